@@ -8,7 +8,7 @@ Docs: https://ftcv.github.io/ftcv/data.html.md"""
 __all__ = ['SPLIT_SEED', 'DATASETS', 'sha256_file', 'stratified_split', 'build_signs', 'build_cifar', 'dataset_root',
            'load_manifest', 'manifest_dls', 'test_dl']
 
-# %% ../nbs/01_data.ipynb #2733862f
+# %% ../nbs/01_data.ipynb #36bfa82d
 import hashlib
 import shutil
 from pathlib import Path
@@ -21,7 +21,7 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, 
 
 from .core import data_dir, get_profile, seed_everything, Profile
 
-# %% ../nbs/01_data.ipynb #6500d6a3
+# %% ../nbs/01_data.ipynb #b9b5e066
 def sha256_file(path:Path|str, # file to hash
                 chunk:int=1<<20 # bytes read at a time
                ) -> str:
@@ -31,7 +31,7 @@ def sha256_file(path:Path|str, # file to hash
         while block := f.read(chunk): h.update(block)
     return h.hexdigest()
 
-# %% ../nbs/01_data.ipynb #ab522744
+# %% ../nbs/01_data.ipynb #67267ca2
 SPLIT_SEED = 42  # the seed of every bundled split: change it and every test set changes
 
 def stratified_split(labels:pd.Series, # one label per item
@@ -49,7 +49,7 @@ def stratified_split(labels:pd.Series, # one label per item
     split[valid] = 'valid'
     return split
 
-# %% ../nbs/01_data.ipynb #7407404d
+# %% ../nbs/01_data.ipynb #fa16e441
 def _resize_short_side(img:Image.Image, short:int) -> Image.Image:
     w, h = img.size
     scale = short / min(w, h)
@@ -77,7 +77,7 @@ def build_signs(src:Path|str, # the `sign_language_digits` folder (holding `Data
     df.to_csv(dest/'manifest.csv', index=False)
     return df
 
-# %% ../nbs/01_data.ipynb #2f769ba9
+# %% ../nbs/01_data.ipynb #e78d30c6
 def build_cifar(src:Path|str, # the `cifar10_subset` folder (holding `train/` and `test/` class folders)
                 dest:Path|str, # output folder
                 valid_frac:float=0.1, # fraction of `train/` held out for validation
@@ -98,7 +98,7 @@ def build_cifar(src:Path|str, # the `cifar10_subset` folder (holding `train/` an
     df.to_csv(dest/'manifest.csv', index=False)
     return df
 
-# %% ../nbs/01_data.ipynb #d25b8513
+# %% ../nbs/01_data.ipynb #d5651b5a
 DATASETS = {'signs': 'sign-language digits 0-9 (Mavi 2020), 2,062 photos of hands',
             'cifar10': 'CIFAR-10 subset (Krizhevsky 2009), 500 train + 100 test images per class, 32x32'}
 
@@ -128,7 +128,7 @@ def load_manifest(dataset:str|Path='signs', # a bundled name from `DATASETS`, or
         if gone: raise FileNotFoundError(f"{len(gone)} file(s) listed in {root/'manifest.csv'} are missing, e.g. {gone[0]}.")
     return df
 
-# %% ../nbs/01_data.ipynb #a75f4e6d
+# %% ../nbs/01_data.ipynb #bf7cb67e
 def manifest_dls(dataset:str|Path='signs', # bundled name or folder with manifest.csv
                  profile:Profile|None=None, # size, batch size, workers and device; default `get_profile()`
                  aug:bool=True, # fastai's `aug_transforms` on the training batches

@@ -6,10 +6,10 @@ Docs: https://ftcv.github.io/ftcv/models.html.md"""
 
 # %% auto #0
 __all__ = ['BUNDLED_WEIGHTS', 'TORCHVISION_ARCHS', 'IMAGENET_CLASSES', 'WeightsError', 'BundledWeights', 'hub_checkpoints',
-           'install_bundled_weights', 'timm_kwargs', 'pretrained_model', 'imagenet_transform', 'imagenet_topk',
-           'fastai_arch', 'make_learner']
+           'install_bundled_weights', 'safe_torchvision_arch', 'timm_kwargs', 'pretrained_model', 'imagenet_transform',
+           'imagenet_topk', 'fastai_arch', 'make_learner']
 
-# %% ../nbs/02_models.ipynb #45448631
+# %% ../nbs/02_models.ipynb #6d61befd
 import lzma
 import warnings
 from dataclasses import dataclass
@@ -27,7 +27,7 @@ from fastai.vision.all import (model_meta, default_split, imagenet_stats, vision
 from .core import data_dir, Profile
 from .data import sha256_file
 
-# %% ../nbs/02_models.ipynb #300d8206
+# %% ../nbs/02_models.ipynb #49a68016
 class WeightsError(RuntimeError):
     "Pretrained weights are missing, corrupted or cannot be downloaded; the message says which file to provide where."
 
@@ -52,7 +52,7 @@ def hub_checkpoints() -> Path:
     "The folder where torchvision's weights API caches and looks for checkpoints."
     return Path(torch.hub.get_dir())/'checkpoints'
 
-# %% ../nbs/02_models.ipynb #e9036ba4
+# %% ../nbs/02_models.ipynb #f10e9022
 def _decompress(src:Path, tmp:Path, expected:str):
     try:
         with lzma.open(src) as f_in, open(tmp, 'wb') as f_out:
@@ -86,17 +86,31 @@ def install_bundled_weights(arch:str, # a key of `BUNDLED_WEIGHTS`
     tmp.replace(dest)
     return dest
 
-# %% ../nbs/02_models.ipynb #2665d6d3
+# %% ../nbs/02_models.ipynb #73f17ec0
 _TV_META = {'cut': -2, 'split': default_split, 'stats': imagenet_stats, 'weights': 'IMAGENET1K_V1'}
 model_meta[torchvision.models.mobilenet_v2] = {**_TV_META, 'cut': -1}
 model_meta[torchvision.models.efficientnet_b0] = {**_TV_META}
 model_meta[torchvision.models.convnext_tiny] = {**_TV_META}
 
-TORCHVISION_ARCHS = {f.__name__: f for f in [torchvision.models.mobilenet_v2, torchvision.models.resnet18,
-                     torchvision.models.resnet34, torchvision.models.resnet50, torchvision.models.efficientnet_b0,
-                     torchvision.models.convnext_tiny]}
+def safe_torchvision_arch(builder # a torchvision model builder, e.g. `torchvision.models.resnet18`
+                         ):
+    "`builder` with its pretrained weights loaded by `torch.load(weights_only=True)`, registered in fastai's `model_meta`."
+    def build(weights=None, **kwargs):
+        model = builder(weights=None, **kwargs)
+        if weights is not None:
+            w = torchvision.models.get_model_weights(builder)[weights] if isinstance(weights, str) else weights
+            model.load_state_dict(w.get_state_dict(progress=True, check_hash=True, weights_only=True))
+        return model
+    build.__name__ = build.__qualname__ = builder.__name__
+    build.__doc__ = f"torchvision's `{builder.__name__}`, loading its weights with `weights_only=True`."
+    model_meta[build] = model_meta[builder]
+    return build
 
-# %% ../nbs/02_models.ipynb #1f27ead3
+TORCHVISION_ARCHS = {f.__name__: safe_torchvision_arch(f) for f in [torchvision.models.mobilenet_v2,
+                     torchvision.models.resnet18, torchvision.models.resnet34, torchvision.models.resnet50,
+                     torchvision.models.efficientnet_b0, torchvision.models.convnext_tiny]}
+
+# %% ../nbs/02_models.ipynb #1302aea2
 def _check_arch(name:str):
     if name not in TORCHVISION_ARCHS and not timm.is_model(name):
         raise ValueError(f"Unknown architecture {name!r}: use one of {sorted(TORCHVISION_ARCHS)} or a timm model name "
@@ -132,7 +146,7 @@ def pretrained_model(name:str='mobilenet_v2', # torchvision name from `TORCHVISI
     except OSError as e: raise _missing(name, e, weights) from e
     return model.eval()
 
-# %% ../nbs/02_models.ipynb #6d490de5
+# %% ../nbs/02_models.ipynb #5a3d28eb
 IMAGENET_CLASSES = torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1.meta['categories']
 
 def imagenet_transform(name:str, # architecture name
@@ -155,7 +169,7 @@ def imagenet_topk(model:nn.Module, # a model with an ImageNet head, e.g. from `p
     p, idx = probs.topk(k)
     return pd.DataFrame(dict(class_id=idx.tolist(), label=[IMAGENET_CLASSES[i] for i in idx], prob=p.numpy().round(4)))
 
-# %% ../nbs/02_models.ipynb #dad89d09
+# %% ../nbs/02_models.ipynb #4de179e8
 def fastai_arch(name:str # architecture name
                ) -> tuple:
     "`(arch, kwargs)` to pass to fastai's `vision_learner` for the pretrained architecture `name`."

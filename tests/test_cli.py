@@ -1,0 +1,26 @@
+"""The `ftcv` command as a user runs it: the main job, usage errors (exit 2) and data errors (exit 1), no traceback."""
+import json, os, subprocess, sys
+
+def ftcv(*args, **env):
+    return subprocess.run([sys.executable, '-m', 'ftcv.cli', *args], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=600)
+
+def test_check_runs_the_main_job(tmp_path):
+    r = ftcv('check', '--profile', 'cpu', '--epochs', '1', '--out', str(tmp_path/'check.json'))
+    assert r.returncode == 0, r.stderr
+    res = json.loads((tmp_path/'check.json').read_text())
+    assert res['knows_imagenet'] and res['n_test'] == 310
+    assert res['test_accuracy'] > 0.3  # chance is 0.1
+    assert 'test_accuracy' in r.stdout
+
+def test_usage_error_exits_2():
+    r = ftcv('check', '--epochs', 'many')
+    assert r.returncode == 2 and "'many' is not a positive integer" in r.stderr and 'Traceback' not in r.stderr
+
+def test_missing_dataset_exits_1_with_message():
+    r = ftcv('check', '--dataset', '/no/such/folder')
+    assert r.returncode == 1 and 'neither a bundled dataset' in r.stderr and 'Traceback' not in r.stderr
+
+def test_missing_data_folder_exits_1(tmp_path):
+    r = ftcv('check', FTCV_DATA=str(tmp_path))
+    assert r.returncode == 1 and 'FTCV_DATA' in r.stderr and 'Traceback' not in r.stderr
