@@ -8,10 +8,11 @@ Docs: https://ftcv.github.io/ftcv/compare.html.md"""
 __all__ = ['IMAGE_SUFFIXES', 'folder_manifest', 'Comparison', 'compare', 'plot_comparison', 'plot_curves', 'plot_drift_heatmaps',
            'save_comparison']
 
-# %% ../nbs/07_compare.ipynb #37a56a77
+# %% ../nbs/07_compare.ipynb #b54a652b
 import json
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,12 +21,15 @@ import pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
 
+from fastai.vision.all import Callback, defaults, noop
+from fastai.callback.progress import ProgressCallback
+
 from .core import Profile, get_profile
 from .data import manifest_dls, test_dl, stratified_split, dataset_root
 from .strategies import STRATEGIES, CIFAR10_TO_IMAGENET, get_strategy, Run
 from .record import evaluate
 
-# %% ../nbs/07_compare.ipynb #7a58c8f8
+# %% ../nbs/07_compare.ipynb #cb6441dc
 IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.webp', '.bmp'}
 
 def _images(folder:Path) -> list:
@@ -57,7 +61,7 @@ def folder_manifest(folder:Path|str, # images in class subfolders, or train/vali
     df.to_csv(out/'manifest.csv', index=False)
     return out
 
-# %% ../nbs/07_compare.ipynb #40cf3a1c
+# %% ../nbs/07_compare.ipynb #4db20534
 @dataclass
 class Comparison:
     "Results of `compare`: one row per run, a mean +- std summary, and the recorded curves and drift."
@@ -85,8 +89,8 @@ class Comparison:
 
     def _repr_markdown_(self): return self.summary_markdown()
 
-# %% ../nbs/07_compare.ipynb #521346cf
-def _row(run:Run, dls, metrics_names) -> dict:
+# %% ../nbs/07_compare.ipynb #65b3b89a
+def _row(run:Run, dls) -> dict:
     report = evaluate(run.learn, getattr(run.learn, 'eval_dl', None) or test_dl(dls))
     ep = run.curves.epochs
     gd = run.drift.group_drift
@@ -97,6 +101,18 @@ def _row(run:Run, dls, metrics_names) -> dict:
                 best_valid_loss=ep.valid_loss.min(), epochs=len(ep), seconds=round(run.seconds, 2),
                 trainable_params=run.trainable, **{f'drift_{g}': v for g, v in final.items()},
                 notes=json.dumps(scalars))
+
+class _NoLogger(Callback):
+    "No per-epoch table from the learner: `compare` prints one line per run instead."
+    order = -10
+    def before_fit(self): self.learn.logger = noop
+
+@contextmanager
+def _without_progress_bars():
+    old = defaults.callbacks
+    defaults.callbacks = [c for c in old if c is not ProgressCallback]
+    try: yield
+    finally: defaults.callbacks = old
 
 def _applicable(name:str, dls) -> str|None:
     if name == 'last_layer' and not set(dls.vocab) <= set(CIFAR10_TO_IMAGENET):
@@ -123,15 +139,16 @@ def compare(dataset:str|Path='signs', # bundled dataset name or folder with mani
             dls = manifest_dls(dataset, profile, seed=seed)
             if why := _applicable(name, dls):
                 skipped[name] = why; break
-            run = get_strategy(name)(dls, arch, seed=seed, profile=profile)
-            with run.learn.no_bar(): rows.append(_row(run, dls, run.learn.recorder.metric_names))
+            with _without_progress_bars():
+                run = get_strategy(name)(dls, arch, seed=seed, profile=profile, cbs=[_NoLogger()])
+                rows.append(_row(run, dls))
             curves.append(run.curves.epochs.assign(strategy=name, seed=seed))
             drift.append(run.drift.group_drift.assign(strategy=name, seed=seed))
             if progress: print(f"{name:>15} seed {seed}: test accuracy {rows[-1]['test_accuracy']:.3f} in {run.seconds:.0f} s", flush=True)
     if not rows: raise ValueError(f"No strategy could run on {dataset}: {skipped}")
     return Comparison(pd.DataFrame(rows), pd.concat(curves, ignore_index=True), pd.concat(drift, ignore_index=True), skipped)
 
-# %% ../nbs/07_compare.ipynb #11737eff
+# %% ../nbs/07_compare.ipynb #aa1596d0
 def plot_comparison(results:pd.DataFrame # `Comparison.results`
                    ) -> plt.Figure:
     "Test accuracy per strategy: mean over seeds with the std as error bars, each seed as a dot."
@@ -171,7 +188,7 @@ def plot_drift_heatmaps(drift:pd.DataFrame # `Comparison.drift`
     fig.tight_layout()
     return fig
 
-# %% ../nbs/07_compare.ipynb #ac064e9c
+# %% ../nbs/07_compare.ipynb #3196f3d9
 def _atomic_write(path:Path, write):
     tmp = path.with_name(path.name + '.tmp')
     write(tmp)
