@@ -8,7 +8,7 @@ Docs: https://ftcv.github.io/ftcv/figures.html.md"""
 __all__ = ['SUGGESTIONS', 'run_labels', 'lr_find_stages', 'suggestion_table', 'lr_finder_figure', 'overfitting_onset',
            'curves_figure', 'drift_table', 'drift_figure', 'histogram_figure', 'comparison_figure', 'save_figures']
 
-# %% ../nbs/09_figures.ipynb #bdb66d82
+# %% ../nbs/09_figures.ipynb #fd6c1bc3
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 
 from .record import lr_find_spread
 
-# %% ../nbs/09_figures.ipynb #3ff2621b
+# %% ../nbs/09_figures.ipynb #fb1b3524
 def run_labels(df:pd.DataFrame # recorded rows with `strategy` and `seed`, or `run` columns
               ) -> pd.Series:
     "One label per row: 'strategy seed N' when the rows come from `compare`, else the `run` column, else 'run'."
@@ -34,7 +34,7 @@ def _with_labels(df:pd.DataFrame, runs:list|None, what:str) -> pd.DataFrame:
         df = df[df.label.isin(runs)]
     return df
 
-# %% ../nbs/09_figures.ipynb #f612da59
+# %% ../nbs/09_figures.ipynb #c433205b
 SUGGESTIONS = ('valley', 'slide', 'minimum', 'steep')  # fastai's suggestion methods
 _METHOD_COLORS = dict(zip(SUGGESTIONS, ('tab:green', 'tab:purple', 'tab:orange', 'tab:red')))
 
@@ -85,7 +85,7 @@ def lr_finder_figure(curves:pd.DataFrame, # (stage,) seed, lr, loss: from `lr_fi
     fig.tight_layout()
     return fig
 
-# %% ../nbs/09_figures.ipynb #29833719
+# %% ../nbs/09_figures.ipynb #8f7c580c
 def overfitting_onset(epochs:pd.DataFrame # one run's rows with epoch, train_loss, valid_loss
                      ) -> int|None:
     "The last epoch before validation loss first rises while training loss falls; None if that never happens."
@@ -93,7 +93,7 @@ def overfitting_onset(epochs:pd.DataFrame # one run's rows with epoch, train_los
     rising = (e.valid_loss.diff() > 0) & (e.train_loss.diff() < 0)
     return int(e.epoch.shift()[rising].iloc[0]) if rising.any() else None
 
-# %% ../nbs/09_figures.ipynb #a11ba601
+# %% ../nbs/09_figures.ipynb #373c39d7
 def _lr_by_epoch(hypers:pd.DataFrame, batches:pd.DataFrame|None) -> pd.DataFrame:
     "Per-batch LRs with a fractional `epoch` x axis when the batches are known, else the batch index."
     if batches is None or batches.empty: return hypers.assign(x=hypers['iter'])
@@ -105,12 +105,17 @@ def curves_figure(epochs:pd.DataFrame, # per-epoch rows: `CurveRecorder.epochs` 
                   hypers:pd.DataFrame|None=None, # per-batch LR per group: `CurveRecorder.hypers`
                   runs:list|None=None, # run labels to draw (default all; see `run_labels`)
                   metrics=('accuracy',), # per-epoch metric columns to draw
-                  lr_run:str|None=None # the run whose per-group LRs are drawn (default the first)
+                  lr_run:str|None=None # the run whose per-group LRs are drawn (default the first drawn)
                  ) -> plt.Figure:
-    "Losses and metrics per epoch with the overfitting onset marked, smoothed batch loss, and LR per parameter group."
+    "Losses and metrics per epoch with the overfitting onset marked, smoothed batch loss and LR per parameter group (for the runs that have them)."
     e = _with_labels(epochs, runs, 'curves')
     if missing := set(metrics) - set(e.columns): raise ValueError(f"Metrics {sorted(missing)} were not recorded: choose from {[c for c in e.columns if c not in ('run', 'phase', 'epoch', 'strategy', 'seed', 'label')]}.")
-    has_b, has_h = batches is not None and not batches.empty, hypers is not None and not hypers.empty
+    b = _with_labels(batches, None, 'batch losses') if batches is not None and not batches.empty else None
+    b = b[b.label.isin(e.label)] if b is not None else None
+    h = _with_labels(_lr_by_epoch(hypers, batches), None, 'learning rates') if hypers is not None and not hypers.empty else None
+    lr_run = lr_run or e.label.iloc[0]
+    h = h[h.label == lr_run] if h is not None else None
+    has_b, has_h = b is not None and not b.empty, h is not None and not h.empty
     fig, axs = plt.subplots(1, 2 + has_b + has_h, figsize=(4.6 * (2 + has_b + has_h), 3.8), squeeze=False)
     axs = list(axs[0])
     colors = dict(zip(dict.fromkeys(e.label), plt.cm.tab10.colors * 10))
@@ -125,22 +130,19 @@ def curves_figure(epochs:pd.DataFrame, # per-epoch rows: `CurveRecorder.epochs` 
     axs[1].set(xlabel='epoch', title=', '.join(metrics))
     i = 2
     if has_b:
-        b = _with_labels(batches, runs, 'batch losses')
         for label, g in b.groupby('label', sort=False): axs[i].plot(g.epoch, g.smooth_loss, color=colors.get(label), label=label)
         axs[i].set(xlabel='epoch', ylabel='smoothed loss', title='training loss per batch'); i += 1
     if has_h:
-        h = _with_labels(_lr_by_epoch(hypers, batches), runs, 'learning rates')
-        lr_run = lr_run or h.label.iloc[0]
-        h = h[h.label == lr_run]
         groups = list(dict.fromkeys(h.group))
         for grp, col in zip(groups, plt.cm.viridis(np.linspace(0, 0.9, len(groups)))):
             g = h[h.group == grp]; axs[i].plot(g.x, g.lr, color=col, label=grp)
         axs[i].set(xlabel='epoch' if has_b else 'batch', ylabel='learning rate', yscale='log', title=f'LR per group: {lr_run}')
-    for ax in axs: ax.legend(fontsize=7)
+    for ax in axs:
+        if ax.get_legend_handles_labels()[0]: ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
-# %% ../nbs/09_figures.ipynb #25653ec4
+# %% ../nbs/09_figures.ipynb #a68e9e96
 def drift_table(drift:pd.DataFrame, # `DriftRecorder.group_drift`/`layer_drift` rows, or `Comparison.drift`
                 run:str|None=None # a run label (default: the only run, or the mean over all rows)
                ) -> pd.DataFrame:
@@ -172,7 +174,7 @@ def drift_figure(drift:pd.DataFrame, # group or layer drift rows (see `drift_tab
     else: fig.tight_layout()
     return fig
 
-# %% ../nbs/09_figures.ipynb #723d8cd0
+# %% ../nbs/09_figures.ipynb #6915e638
 def histogram_figure(histograms:pd.DataFrame, # `DriftRecorder.histograms` rows (run, epoch, layer, bin_left, bin_right, count)
                      layer:str|None=None, # layer name (default the first recorded)
                      epoch:float|None=None, # record point (default the last)
@@ -197,7 +199,7 @@ def histogram_figure(histograms:pd.DataFrame, # `DriftRecorder.histograms` rows 
     fig.tight_layout()
     return fig
 
-# %% ../nbs/09_figures.ipynb #f7c3b636
+# %% ../nbs/09_figures.ipynb #adb44b01
 def comparison_figure(results:pd.DataFrame, # one row per run: strategy, seed, metrics, seconds, trainable_params
                       metric:str='test_accuracy', # the column to compare
                       fraction:float|None=None, # keep only runs on this fraction of the training set
@@ -227,7 +229,7 @@ def comparison_figure(results:pd.DataFrame, # one row per run: strategy, seed, m
     fig.tight_layout()
     return fig
 
-# %% ../nbs/09_figures.ipynb #f269d5e0
+# %% ../nbs/09_figures.ipynb #51a14f1f
 def _save(fig:plt.Figure, path:Path) -> Path:
     "Write `fig` as PNG through a temporary name (a half-written figure never replaces a good one) and close it."
     tmp = path.with_name(path.name + '.tmp')
