@@ -9,7 +9,7 @@ __all__ = ['IMAGE_SUFFIXES', 'MIN_PER_CLASS', 'DONE', 'folder_manifest', 'skippe
            'DivergenceGuard', 'save_run', 'finished_runs', 'load_comparison', 'GPUMemoryError', 'compare',
            'plot_comparison', 'plot_curves', 'plot_drift_heatmaps', 'save_comparison']
 
-# %% ../nbs/07_compare.ipynb #cccfda94
+# %% ../nbs/07_compare.ipynb #3fc8927d
 import difflib
 import inspect
 import json
@@ -37,7 +37,7 @@ from .models import IMAGENET_CLASSES, fastai_arch
 from .strategies import STRATEGIES, CIFAR10_TO_IMAGENET, get_strategy, Run
 from .record import evaluate, _epoch_values
 
-# %% ../nbs/07_compare.ipynb #7c9bade1
+# %% ../nbs/07_compare.ipynb #5022a6ca
 IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.webp', '.bmp', '.gif', '.tif', '.tiff'}
 MIN_PER_CLASS = 7  # images per class the 70/15/15 split needs (at least one in valid and one in test)
 
@@ -116,7 +116,7 @@ def skipped_images(dataset:str|Path # a dataset name or folder, as `compare` tak
     path = dataset_root(dataset)/'skipped_images.csv'
     return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=['path', 'reason'])
 
-# %% ../nbs/07_compare.ipynb #aa39d13a
+# %% ../nbs/07_compare.ipynb #fd0465e0
 def resolve_class_map(class_map:dict, # data class -> ImageNet class ids or names (one, or a list)
                       classes:list # the data's classes
                      ) -> dict:
@@ -143,7 +143,7 @@ def _imagenet_id(t, c, ids:dict) -> int:
     hint = f"; did you mean {', '.join(map(repr, close))}?" if close else " (see ftcv.models.IMAGENET_CLASSES)."
     raise ValueError(f"Class {c!r} maps to {t!r}, which is not an ImageNet class id (0-999) or name{hint}")
 
-# %% ../nbs/07_compare.ipynb #48e60802
+# %% ../nbs/07_compare.ipynb #0ffdb2c6
 @dataclass
 class Comparison:
     "Results of `compare`: one row per run, a mean +- std summary, the recorded curves and drift, and what was left out."
@@ -200,7 +200,7 @@ class Comparison:
 
     def _repr_markdown_(self): return self.report_markdown()
 
-# %% ../nbs/07_compare.ipynb #c811c52b
+# %% ../nbs/07_compare.ipynb #66d93543
 class DivergenceGuard(Callback):
     "Stop a run whose loss turns NaN or infinite, restore its best weights and remember the epoch (`diverged_epoch`)."
     order = Recorder.order + 2  # after fastai's Recorder and ftcv's CurveRecorder have logged the epoch
@@ -232,7 +232,7 @@ class DivergenceGuard(Callback):
         self.learn.model.load_state_dict(self._best)
         raise CancelFitException()
 
-# %% ../nbs/07_compare.ipynb #559c2402
+# %% ../nbs/07_compare.ipynb #762a938b
 DONE = 'complete'  # the marker written last into a finished run's folder
 
 def _atomic_write(path:Path, write):
@@ -298,7 +298,7 @@ def load_comparison(folder:Path|str # written by `compare(out=...)` or `ftcv com
     records = [done[(n, s)] for n in plan['strategies'] for s in plan['seeds'] if (n, s) in done]
     return _comparison(records, plan['skipped'], pd.DataFrame(plan['skipped_files'], columns=['path', 'reason']))
 
-# %% ../nbs/07_compare.ipynb #17ee935e
+# %% ../nbs/07_compare.ipynb #b0dae575
 class GPUMemoryError(RuntimeError):
     "The GPU ran out of memory; the message gives a batch size to try."
 
@@ -427,7 +427,7 @@ def compare(dataset:str|Path='signs', # bundled dataset name or folder with mani
     save_comparison(cmp, out)
     return cmp
 
-# %% ../nbs/07_compare.ipynb #38c6546a
+# %% ../nbs/07_compare.ipynb #367f51d1
 def plot_comparison(results:pd.DataFrame # `Comparison.results`
                    ) -> plt.Figure:
     "Test accuracy per strategy: mean over seeds with the std as error bars, each seed as a dot."
@@ -467,7 +467,7 @@ def plot_drift_heatmaps(drift:pd.DataFrame # `Comparison.drift`
     fig.tight_layout()
     return fig
 
-# %% ../nbs/07_compare.ipynb #d012db43
+# %% ../nbs/07_compare.ipynb #3fd6a46c
 def save_comparison(cmp:Comparison, # from `compare` or `load_comparison`
                     out:Path|str # folder (created)
                    ) -> list:
