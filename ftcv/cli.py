@@ -7,7 +7,7 @@ Docs: https://ftcv.github.io/ftcv/cli.html.md"""
 # %% auto #0
 __all__ = ['imagenet_sanity', 'quick_check', 'run_compare', 'main']
 
-# %% ../nbs/08_cli.ipynb #0376af91
+# %% ../nbs/08_cli.ipynb #40d8bcd7
 import argparse
 import json
 import math
@@ -26,7 +26,7 @@ from .models import pretrained_model, imagenet_topk, make_learner, WeightsError,
 from .strategies import STRATEGIES
 from .compare import compare, folder_manifest, finished_runs, GPUMemoryError
 
-# %% ../nbs/08_cli.ipynb #6ebcc602
+# %% ../nbs/08_cli.ipynb #270efd03
 def imagenet_sanity(arch:str='mobilenet_v2' # architecture name
                    ) -> dict:
     "Top-1 ImageNet class of scikit-image's cat and coffee photos, and whether both are right."
@@ -58,7 +58,7 @@ def quick_check(dataset:str='signs', # bundled dataset name or folder with manif
                 valid_accuracy=round(float(valid_acc), 4), test_accuracy=round(float(test_acc), 4),
                 seconds=round(time.perf_counter() - start, 1))
 
-# %% ../nbs/08_cli.ipynb #ebb9cce3
+# %% ../nbs/08_cli.ipynb #a59314c6
 def _positive_int(text:str) -> int:
     try: value = int(text)
     except ValueError: value = -1
@@ -173,5 +173,5 @@ def main(argv:list|None=None # arguments (default: `sys.argv[1:]`)
         return 1
     return 0
 
-# %% ../nbs/08_cli.ipynb #8892498e
+# %% ../nbs/08_cli.ipynb #f104d7b3
 if __name__ == '__main__': sys.exit(main())
