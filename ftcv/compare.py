@@ -9,7 +9,7 @@ __all__ = ['IMAGE_SUFFIXES', 'MIN_PER_CLASS', 'DONE', 'folder_manifest', 'skippe
            'DivergenceGuard', 'save_run', 'finished_runs', 'load_comparison', 'GPUMemoryError', 'compare',
            'plot_comparison', 'plot_curves', 'plot_drift_heatmaps', 'save_comparison']
 
-# %% ../nbs/07_compare.ipynb #16a2b201
+# %% ../nbs/07_compare.ipynb #0b2e2bfe
 import difflib
 import inspect
 import json
@@ -37,7 +37,7 @@ from .models import IMAGENET_CLASSES, fastai_arch
 from .strategies import STRATEGIES, CIFAR10_TO_IMAGENET, get_strategy, Run
 from .record import evaluate, _epoch_values
 
-# %% ../nbs/07_compare.ipynb #bd6bed8d
+# %% ../nbs/07_compare.ipynb #e2a024dd
 IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.webp', '.bmp', '.gif', '.tif', '.tiff'}
 MIN_PER_CLASS = 7  # images per class the 70/15/15 split needs (at least one in valid and one in test)
 
@@ -116,7 +116,7 @@ def skipped_images(dataset:str|Path # a dataset name or folder, as `compare` tak
     path = dataset_root(dataset)/'skipped_images.csv'
     return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=['path', 'reason'])
 
-# %% ../nbs/07_compare.ipynb #9c6be1ee
+# %% ../nbs/07_compare.ipynb #ff0abc70
 def resolve_class_map(class_map:dict, # data class -> ImageNet class ids or names (one, or a list)
                       classes:list # the data's classes
                      ) -> dict:
@@ -143,7 +143,7 @@ def _imagenet_id(t, c, ids:dict) -> int:
     hint = f"; did you mean {', '.join(map(repr, close))}?" if close else " (see ftcv.models.IMAGENET_CLASSES)."
     raise ValueError(f"Class {c!r} maps to {t!r}, which is not an ImageNet class id (0-999) or name{hint}")
 
-# %% ../nbs/07_compare.ipynb #c492efab
+# %% ../nbs/07_compare.ipynb #5c71781d
 @dataclass
 class Comparison:
     "Results of `compare`: one row per run, a mean +- std summary, the recorded curves and drift, and what was left out."
@@ -200,7 +200,7 @@ class Comparison:
 
     def _repr_markdown_(self): return self.report_markdown()
 
-# %% ../nbs/07_compare.ipynb #c89e7700
+# %% ../nbs/07_compare.ipynb #92d543a3
 class DivergenceGuard(Callback):
     "Stop a run whose loss turns NaN or infinite, restore its best weights and remember the epoch (`diverged_epoch`)."
     order = Recorder.order + 2  # after fastai's Recorder and ftcv's CurveRecorder have logged the epoch
@@ -232,7 +232,7 @@ class DivergenceGuard(Callback):
         self.learn.model.load_state_dict(self._best)
         raise CancelFitException()
 
-# %% ../nbs/07_compare.ipynb #815e7582
+# %% ../nbs/07_compare.ipynb #883f98b7
 DONE = 'complete'  # the marker written last into a finished run's folder
 
 def _atomic_write(path:Path, write):
@@ -270,7 +270,7 @@ def _load_run(d:Path) -> dict|None:
     "`{config, row, tables}` of the finished run in folder `d`, or None if it did not finish."
     if not (d/DONE).is_file(): return None
     rec = json.loads((d/'run.json').read_text())
-    rec['tables'] = {p.stem: pd.read_csv(p, float_precision='round_trip') for p in sorted(d.glob('*.csv'))}
+    rec['tables'] = {p.stem: pd.read_csv(p) for p in sorted(d.glob('*.csv'))}
     return rec
 
 def finished_runs(out:Path|str # a comparison's folder
@@ -298,7 +298,7 @@ def load_comparison(folder:Path|str # written by `compare(out=...)` or `ftcv com
     records = [done[(n, s)] for n in plan['strategies'] for s in plan['seeds'] if (n, s) in done]
     return _comparison(records, plan['skipped'], pd.DataFrame(plan['skipped_files'], columns=['path', 'reason']))
 
-# %% ../nbs/07_compare.ipynb #018fd6f7
+# %% ../nbs/07_compare.ipynb #c2bed710
 class GPUMemoryError(RuntimeError):
     "The GPU ran out of memory; the message gives a batch size to try."
 
@@ -427,7 +427,7 @@ def compare(dataset:str|Path='signs', # bundled dataset name or folder with mani
     save_comparison(cmp, out)
     return cmp
 
-# %% ../nbs/07_compare.ipynb #8ab76f1f
+# %% ../nbs/07_compare.ipynb #5344bcb2
 def plot_comparison(results:pd.DataFrame # `Comparison.results`
                    ) -> plt.Figure:
     "Test accuracy per strategy: mean over seeds with the std as error bars, each seed as a dot."
@@ -467,7 +467,7 @@ def plot_drift_heatmaps(drift:pd.DataFrame # `Comparison.drift`
     fig.tight_layout()
     return fig
 
-# %% ../nbs/07_compare.ipynb #f776dfe6
+# %% ../nbs/07_compare.ipynb #05f09334
 def save_comparison(cmp:Comparison, # from `compare` or `load_comparison`
                     out:Path|str # folder (created)
                    ) -> list:
