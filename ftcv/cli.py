@@ -7,11 +7,13 @@ Docs: https://ftcv.github.io/ftcv/cli.html.md"""
 # %% auto #0
 __all__ = ['imagenet_sanity', 'quick_check', 'run_compare', 'main']
 
-# %% ../nbs/08_cli.ipynb #b2b7848c
+# %% ../nbs/08_cli.ipynb #40d8bcd7
 import argparse
 import json
+import math
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -20,11 +22,11 @@ from fastai.vision.all import accuracy
 
 from .core import get_profile, seed_everything
 from .data import manifest_dls, test_dl, DATASETS
-from .models import pretrained_model, imagenet_topk, make_learner, WeightsError
+from .models import pretrained_model, imagenet_topk, make_learner, WeightsError, _check_arch
 from .strategies import STRATEGIES
-from .compare import compare, save_comparison, folder_manifest
+from .compare import compare, folder_manifest, finished_runs, GPUMemoryError
 
-# %% ../nbs/08_cli.ipynb #3bf35ce3
+# %% ../nbs/08_cli.ipynb #270efd03
 def imagenet_sanity(arch:str='mobilenet_v2' # architecture name
                    ) -> dict:
     "Top-1 ImageNet class of scikit-image's cat and coffee photos, and whether both are right."
@@ -56,11 +58,41 @@ def quick_check(dataset:str='signs', # bundled dataset name or folder with manif
                 valid_accuracy=round(float(valid_acc), 4), test_accuracy=round(float(test_acc), 4),
                 seconds=round(time.perf_counter() - start, 1))
 
-# %% ../nbs/08_cli.ipynb #470a01ae
+# %% ../nbs/08_cli.ipynb #a59314c6
 def _positive_int(text:str) -> int:
     try: value = int(text)
     except ValueError: value = -1
     if value < 1: raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+def _natural(text:str) -> int:
+    try: value = int(text)
+    except ValueError: value = -1
+    if value < 0: raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative integer")
+    return value
+
+def _positive_float(text:str) -> float:
+    try: value = float(text)
+    except ValueError: value = -1.0
+    if not (math.isfinite(value) and value > 0): raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+def _arch(text:str) -> str:
+    try: _check_arch(text)
+    except ValueError as e: raise argparse.ArgumentTypeError(str(e)) from e
+    return text
+
+def _strategy_list(text:str) -> list:
+    names = list(STRATEGIES) if text == 'all' else [s.strip() for s in text.split(',') if s.strip()]
+    unknown = [n for n in names if n not in STRATEGIES]
+    if unknown or not names: raise argparse.ArgumentTypeError(f"unknown strategy {', '.join(unknown) or repr(text)}: use 'all' or some of {','.join(STRATEGIES)}")
+    return names
+
+def _class_map(text:str) -> dict:
+    try: value = json.loads(Path(text).read_text())
+    except OSError as e: raise argparse.ArgumentTypeError(f"cannot read {text} ({e.strerror})") from e
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise argparse.ArgumentTypeError(f"{text} is not valid JSON ({e})") from e
+    if not isinstance(value, dict): raise argparse.ArgumentTypeError(f"{text} must hold a JSON object: class -> ImageNet ids or names")
     return value
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,56 +100,71 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest='command', required=True)
     c = sub.add_parser('check', help='quick check: data, ImageNet weights and a short training run')
     c.add_argument('--dataset', default='signs', help=f"bundled dataset ({', '.join(DATASETS)}) or a folder with manifest.csv")
-    c.add_argument('--arch', default='mobilenet_v2', help='torchvision or timm architecture name')
+    c.add_argument('--arch', type=_arch, default='mobilenet_v2', help='torchvision or timm architecture name')
     c.add_argument('--profile', default=None, choices=['cpu', 'gpu', 'auto'], help='run size (default: auto)')
     c.add_argument('--epochs', type=_positive_int, default=None, help="epochs (default: the profile's)")
-    c.add_argument('--seed', type=int, default=0, help='random seed')
+    c.add_argument('--seed', type=_natural, default=0, help='random seed')
     c.add_argument('--out', type=Path, default=None, help='also write the results as JSON to this file')
     m = sub.add_parser('compare', help='compare fine-tuning strategies over seeds (the main job)')
     m.add_argument('data_dir', nargs='?', default=None, type=Path,
                    help='class subfolders, or train/[valid/]test subfolders, or a folder with manifest.csv (default: bundled sign-language digits)')
-    m.add_argument('--arch', default='mobilenet_v2', help='torchvision or timm architecture name')
-    m.add_argument('--strategies', default='all', help=f"comma-separated, or 'all': {','.join(STRATEGIES)}")
+    m.add_argument('--arch', type=_arch, default='mobilenet_v2', help='torchvision or timm architecture name')
+    m.add_argument('--strategies', type=_strategy_list, default='all', help=f"comma-separated, or 'all': {','.join(STRATEGIES)}")
     m.add_argument('--seeds', type=_positive_int, default=None, help="number of seeds (default: the profile's)")
     m.add_argument('--size', type=_positive_int, default=None, help="image size in pixels (default: the profile's)")
     m.add_argument('--epochs', type=_positive_int, default=None, help="epochs per phase (default: the profile's)")
+    m.add_argument('--bs', type=_positive_int, default=None, help="batch size (default: the profile's)")
+    m.add_argument('--lr', type=_positive_float, default=None, help="maximum LR of every strategy that takes one (default: each strategy's own)")
+    m.add_argument('--class-map', type=_class_map, default=None, metavar='FILE',
+                   help="JSON file: class -> ImageNet class ids or names, so last_layer can run on your classes")
     m.add_argument('--profile', default=None, choices=['cpu', 'gpu', 'auto'], help='run size (default: auto)')
     m.add_argument('--out', type=Path, default=Path('ftcv-compare'), help='output folder (default: ftcv-compare)')
+    m.add_argument('--resume', action='store_true', help='keep the finished runs in --out (same options) and run the rest')
     return p
 
-def _strategy_list(text:str) -> list:
-    names = list(STRATEGIES) if text == 'all' else [s.strip() for s in text.split(',') if s.strip()]
-    unknown = [n for n in names if n not in STRATEGIES]
-    if unknown or not names: raise ValueError(f"Unknown strategy {unknown or text!r}: use 'all' or some of {','.join(STRATEGIES)}.")
-    return names
+def _check_out(p:argparse.ArgumentParser, args):
+    "Usage errors about `--out` (exit 2), found before anything runs."
+    out = args.out
+    if out is None: return
+    if args.command == 'check' and out.is_dir(): p.error(f"argument --out: {out} is a folder: name a file")
+    if args.command == 'compare' and out.exists() and not out.is_dir(): p.error(f"argument --out: {out} is a file: name a folder")
+    if args.command == 'compare' and not args.resume and out.is_dir() and (n := len(finished_runs(out))):
+        p.error(f"argument --out: {out} already holds {n} finished run(s): add --resume to keep them and run the rest, or choose another --out")
 
 def run_compare(args) -> int:
-    "`ftcv compare`: run, save and print the comparison."
-    if args.out.exists() and not args.out.is_dir(): raise ValueError(f"--out {args.out} is a file: name a folder.")
-    names = _strategy_list(args.strategies)
-    prof = get_profile(args.profile, **{k: v for k, v in dict(size=args.size, epochs=args.epochs).items() if v})
-    dataset = folder_manifest(args.data_dir, args.out) if args.data_dir is not None else 'signs'
+    "`ftcv compare`: run the comparison, saving each run as it finishes, and print the summary."
+    names = args.strategies if isinstance(args.strategies, list) else _strategy_list(args.strategies)
+    prof = get_profile(args.profile, **{k: v for k, v in dict(size=args.size, epochs=args.epochs, bs=args.bs).items() if v})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        dataset = folder_manifest(args.data_dir, args.out) if args.data_dir is not None else 'signs'
+    for w in caught: print(f"ftcv compare: {w.message}", file=sys.stderr)
     print(f"ftcv compare: {len(names)} strategies x {args.seeds or prof.n_seeds} seeds, {args.arch}, profile {prof.name} "
           f"({prof.size} px, {prof.epochs} epochs, batch {prof.bs}), data {dataset}", flush=True)
     start = time.perf_counter()
-    cmp = compare(dataset, args.arch, names, args.seeds or prof.n_seeds, prof)
-    save_comparison(cmp, args.out)
+    cmp = compare(dataset, args.arch, names, args.seeds or prof.n_seeds, prof, out=args.out, resume=args.resume,
+                  lr=args.lr, class_map=args.class_map)
     print(cmp.summary_markdown())
-    for k, v in cmp.skipped.items(): print(f"{k} not run: {v}.")
-    print(f"wrote {args.out}/ (results.csv, summary.csv, summary.md, curves.csv, drift.csv, PNG figures) in {time.perf_counter() - start:.0f} s")
+    for note in cmp.notes(): print(note)
+    print(f"wrote {args.out}/ (results.csv, summary.csv, summary.md, curves.csv, drift.csv, PNG figures, runs/) in {time.perf_counter() - start:.0f} s")
     return 0
 
 def main(argv:list|None=None # arguments (default: `sys.argv[1:]`)
         ) -> int:
-    "Entry point of the `ftcv` command."
-    args = _parser().parse_args(argv)
+    "Entry point of the `ftcv` command: 0 on success, 1 for a data error, 2 for a usage error, 130 when interrupted."
+    p = _parser()
+    args = p.parse_args(argv)
+    _check_out(p, args)
     try:
         if args.command == 'compare': return run_compare(args)
-        if args.out is not None and args.out.is_dir(): raise ValueError(f"--out {args.out} is a folder: name a file.")
         res = quick_check(args.dataset, args.arch, args.profile, args.epochs, seed=args.seed)
-    except (FileNotFoundError, FileExistsError, ValueError, WeightsError) as e:
+    except (OSError, ValueError, WeightsError, GPUMemoryError) as e:
         print(f"ftcv {args.command}: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        kept = f"; the finished runs are kept in {args.out}/runs: rerun with --resume to finish" if args.command == 'compare' else ''
+        print(f"ftcv {args.command}: interrupted{kept}.", file=sys.stderr)
+        return 130
     width = max(map(len, res))
     for k, v in res.items(): print(f"{k:<{width}}  {v}")
     if args.out is not None: args.out.write_text(json.dumps(res, indent=2))
@@ -126,5 +173,5 @@ def main(argv:list|None=None # arguments (default: `sys.argv[1:]`)
         return 1
     return 0
 
-# %% ../nbs/08_cli.ipynb #0fdf1e0f
+# %% ../nbs/08_cli.ipynb #f104d7b3
 if __name__ == '__main__': sys.exit(main())

@@ -6,22 +6,24 @@ Docs: https://ftcv.github.io/ftcv/data.html.md"""
 
 # %% auto #0
 __all__ = ['SPLIT_SEED', 'DATASETS', 'sha256_file', 'stratified_split', 'build_signs', 'build_cifar', 'dataset_root',
-           'load_manifest', 'manifest_dls', 'test_dl']
+           'load_manifest', 'ImageError', 'load_rgb', 'scan_images', 'RGBImage', 'manifest_dls', 'test_dl']
 
-# %% ../nbs/01_data.ipynb #36bfa82d
+# %% ../nbs/01_data.ipynb #6353d0bc
 import hashlib
 import shutil
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from PIL import Image
+from PIL import Image, ImageOps, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize, aug_transforms,
-                               DataLoaders)
+                               DataLoaders, PILImage)
 
 from .core import data_dir, get_profile, seed_everything, Profile
 
-# %% ../nbs/01_data.ipynb #b9b5e066
+# %% ../nbs/01_data.ipynb #2d47d247
 def sha256_file(path:Path|str, # file to hash
                 chunk:int=1<<20 # bytes read at a time
                ) -> str:
@@ -31,7 +33,7 @@ def sha256_file(path:Path|str, # file to hash
         while block := f.read(chunk): h.update(block)
     return h.hexdigest()
 
-# %% ../nbs/01_data.ipynb #67267ca2
+# %% ../nbs/01_data.ipynb #bc102415
 SPLIT_SEED = 42  # the seed of every bundled split: change it and every test set changes
 
 def stratified_split(labels:pd.Series, # one label per item
@@ -49,7 +51,7 @@ def stratified_split(labels:pd.Series, # one label per item
     split[valid] = 'valid'
     return split
 
-# %% ../nbs/01_data.ipynb #fa16e441
+# %% ../nbs/01_data.ipynb #a5e365ef
 def _resize_short_side(img:Image.Image, short:int) -> Image.Image:
     w, h = img.size
     scale = short / min(w, h)
@@ -77,7 +79,7 @@ def build_signs(src:Path|str, # the `sign_language_digits` folder (holding `Data
     df.to_csv(dest/'manifest.csv', index=False)
     return df
 
-# %% ../nbs/01_data.ipynb #e78d30c6
+# %% ../nbs/01_data.ipynb #c96c3aa6
 def build_cifar(src:Path|str, # the `cifar10_subset` folder (holding `train/` and `test/` class folders)
                 dest:Path|str, # output folder
                 valid_frac:float=0.1, # fraction of `train/` held out for validation
@@ -98,7 +100,7 @@ def build_cifar(src:Path|str, # the `cifar10_subset` folder (holding `train/` an
     df.to_csv(dest/'manifest.csv', index=False)
     return df
 
-# %% ../nbs/01_data.ipynb #d5651b5a
+# %% ../nbs/01_data.ipynb #5383ad44
 DATASETS = {'signs': 'sign-language digits 0-9 (Mavi 2020), 2,062 photos of hands',
             'cifar10': 'CIFAR-10 subset (Krizhevsky 2009), 500 train + 100 test images per class, 32x32'}
 
@@ -128,7 +130,69 @@ def load_manifest(dataset:str|Path='signs', # a bundled name from `DATASETS`, or
         if gone: raise FileNotFoundError(f"{len(gone)} file(s) listed in {root/'manifest.csv'} are missing, e.g. {gone[0]}.")
     return df
 
-# %% ../nbs/01_data.ipynb #bf7cb67e
+# %% ../nbs/01_data.ipynb #dbe5a304
+class ImageError(ValueError):
+    "An image file that cannot be used; the message names the file and what to do."
+
+def _to_8bit(img:Image.Image) -> Image.Image:
+    "A single-channel 16-bit, 32-bit integer or float image as 8-bit greyscale ('L'), scaled rather than clipped."
+    a = np.asarray(img, dtype=np.float64)
+    if img.mode.startswith('I;16') or (img.mode == 'I' and a.max() > 255): a = a / 257  # 65535 -> 255
+    elif img.mode == 'F' and a.max() <= 1: a = a * 255  # floats in [0, 1]
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), 'L')
+
+def _to_rgb(img:Image.Image) -> Image.Image:
+    "`img` (any PIL mode, first frame) as RGB: high bit depths scaled, transparency composited on white."
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ('I', 'F') or img.mode.startswith('I;16'): img = _to_8bit(img)
+    if img.mode in ('RGBA', 'LA', 'PA') or (img.mode == 'P' and 'transparency' in img.info):
+        img = img.convert('RGBA')
+        return Image.alpha_composite(Image.new('RGBA', img.size, (255, 255, 255, 255)), img).convert('RGB')
+    return img.convert('RGB')
+
+def load_rgb(path:Path|str, # an image file
+             verify:bool=False # also run PIL's `verify` (checks e.g. PNG checksums) before decoding
+            ) -> Image.Image:
+    "The image at `path` decoded as 8-bit RGB; raises `ImageError` naming the file if it cannot be used."
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('error', Image.DecompressionBombWarning)
+            if verify:
+                with Image.open(path) as img: img.verify()
+            with Image.open(path) as img:
+                img.load()
+                return _to_rgb(img)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageError(f"{path} is too large to open safely ({e}). Resize it, or raise PIL.Image.MAX_IMAGE_PIXELS "
+                         "if you trust the file.") from e
+    except FileNotFoundError as e: raise ImageError(f"{path} does not exist: restore it or remove it from the data.") from e
+    except UnidentifiedImageError as e:
+        size = Path(path).stat().st_size
+        what = 'is empty (0 bytes)' if size == 0 else f'is not an image PIL can read ({size:,} bytes)'
+        raise ImageError(f"{path} {what}: replace it with a valid image or remove it.") from e
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"{path} is corrupt or truncated ({e}): replace it with a valid image or remove it.") from e
+
+# %% ../nbs/01_data.ipynb #cf19bdaf
+def scan_images(paths:list # image files
+               ) -> tuple:
+    "`(usable, skipped)`: the files `load_rgb` can decode, and a DataFrame (path, reason) of the others, each warned about."
+    usable, skipped = [], []
+    for p in paths:
+        try: load_rgb(p, verify=True)
+        except ImageError as e:
+            warnings.warn(f"Skipping {e}", stacklevel=2)
+            skipped.append(dict(path=str(p), reason=str(e)))
+        else: usable.append(p)
+    return usable, pd.DataFrame(skipped, columns=['path', 'reason'])
+
+class RGBImage(PILImage):
+    "fastai's `PILImage`, opening files with `load_rgb` (8-bit RGB from any mode, clear errors naming the file)."
+    @classmethod
+    def create(cls, fn, **kwargs):
+        return cls(load_rgb(fn)) if isinstance(fn, (str, Path)) else super().create(fn, **kwargs)
+
+# %% ../nbs/01_data.ipynb #29857524
 def manifest_dls(dataset:str|Path='signs', # bundled name or folder with manifest.csv
                  profile:Profile|None=None, # size, batch size, workers and device; default `get_profile()`
                  aug:bool=True, # fastai's `aug_transforms` on the training batches
@@ -142,7 +206,7 @@ def manifest_dls(dataset:str|Path='signs', # bundled name or folder with manifes
     if seed is not None: seed_everything(seed)
     df = load_manifest(dataset)
     trval = df[df.split != 'test'].assign(is_valid=lambda d: d.split == 'valid')
-    block = DataBlock(blocks=(ImageBlock, CategoryBlock), get_x=ColReader('path'), get_y=ColReader('label'),
+    block = DataBlock(blocks=(ImageBlock(RGBImage), CategoryBlock), get_x=ColReader('path'), get_y=ColReader('label'),
                       splitter=ColSplitter('is_valid'), item_tfms=Resize(size),
                       batch_tfms=aug_transforms() if aug else None)
     dls = block.dataloaders(trval, bs=bs, num_workers=profile.num_workers, device=profile.device)

@@ -27,9 +27,11 @@ def test_compare_own_folder_writes_everything(class_folder, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     names = {p.name for p in (tmp_path/'out').iterdir()}
     assert {'results.csv', 'summary.csv', 'summary.md', 'curves.csv', 'drift.csv', 'manifest.csv',
-            'comparison.png', 'curves.png', 'drift_heatmap.png'} <= names
+            'comparison.png', 'curves.png', 'drift_heatmap.png', 'runs', 'plan.json'} <= names
+    assert sorted(p.name for p in (tmp_path/'out'/'runs').iterdir()) == ['head-seed0', 'probe-seed0']
     res = pd.read_csv(tmp_path/'out'/'results.csv')
     assert sorted(res.strategy) == ['head', 'probe'] and res.test_accuracy.between(0, 1).all()
+    assert set(res.status) == {'ok'}
     assert '| strategy' in r.stdout and 'Traceback' not in r.stderr
 
 def test_same_seed_same_numbers_on_cpu():
@@ -40,7 +42,8 @@ def test_same_seed_same_numbers_on_cpu():
     pd.testing.assert_frame_equal(a[cols], b[cols])
 
 @pytest.mark.parametrize('args, code, message', [
-    (('--strategies', 'head,warp'), 1, "Unknown strategy ['warp']"),
+    (('--strategies', 'head,warp'), 2, "unknown strategy warp"),
+    (('--arch', 'resnet9000'), 2, "Unknown architecture 'resnet9000'"),
     (('--seeds', '0'), 2, "'0' is not a positive integer"),
     (('--epochs', '-2'), 2, "'-2' is not a positive integer"),
     (('--size', 'big'), 2, "'big' is not a positive integer"),
@@ -55,7 +58,7 @@ def test_bad_arguments(args, code, message):
 def test_out_is_a_file(tmp_path):
     (tmp_path/'f').write_text('keep me')
     r = ftcv('compare', '--out', str(tmp_path/'f'))
-    assert r.returncode == 1 and 'is a file' in r.stderr
+    assert r.returncode == 2 and 'is a file' in r.stderr and 'Traceback' not in r.stderr
     assert (tmp_path/'f').read_text() == 'keep me'
 
 def test_single_class_folder(tmp_path, class_folder):
