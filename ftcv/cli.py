@@ -120,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument('--profile', default=None, choices=['cpu', 'gpu', 'auto'], help='run size (default: auto)')
     m.add_argument('--out', type=Path, default=Path('ftcv-compare'), help='output folder (default: ftcv-compare)')
     m.add_argument('--resume', action='store_true', help='keep the finished runs in --out (same options) and run the rest')
+    m.add_argument('--no-lr-finder', dest='lr_finder', action='store_false', help="skip the LR-finder runs (frozen and unfrozen, once per seed) behind lr_finder.png")
     return p
 
 def _check_out(p:argparse.ArgumentParser, args):
@@ -142,11 +143,11 @@ def run_compare(args) -> int:
     print(f"ftcv compare: {len(names)} strategies x {args.seeds or prof.n_seeds} seeds, {args.arch}, profile {prof.name} "
           f"({prof.size} px, {prof.epochs} epochs, batch {prof.bs}), data {dataset}", flush=True)
     start = time.perf_counter()
-    cmp = compare(dataset, args.arch, names, args.seeds or prof.n_seeds, prof, out=args.out, resume=args.resume,
+    cmp = compare(dataset, args.arch, names, args.seeds or prof.n_seeds, prof, out=args.out, resume=args.resume, lr_finder=args.lr_finder,
                   lr=args.lr, class_map=args.class_map)
     print(cmp.summary_markdown())
     for note in cmp.notes(): print(note)
-    print(f"wrote {args.out}/ (results.csv, summary.csv, summary.md, curves.csv, drift.csv, PNG figures, runs/) in {time.perf_counter() - start:.0f} s")
+    print(f"wrote {args.out}/ (results.csv, summary.csv, summary.md, tables as CSV, the widgets' figures as PNG, runs/; open_results() re-opens it) in {time.perf_counter() - start:.0f} s")
     return 0
 
 def main(argv:list|None=None # arguments (default: `sys.argv[1:]`)

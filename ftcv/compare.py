@@ -6,8 +6,8 @@ Docs: https://ftcv.github.io/ftcv/compare.html.md"""
 
 # %% auto #0
 __all__ = ['IMAGE_SUFFIXES', 'MIN_PER_CLASS', 'DONE', 'folder_manifest', 'skipped_images', 'resolve_class_map', 'Comparison',
-           'DivergenceGuard', 'save_run', 'finished_runs', 'load_comparison', 'GPUMemoryError', 'compare',
-           'plot_comparison', 'plot_curves', 'plot_drift_heatmaps', 'save_comparison']
+           'DivergenceGuard', 'save_run', 'finished_runs', 'load_comparison', 'GPUMemoryError', 'lr_finder_tables',
+           'compare', 'save_comparison']
 
 # %% ../nbs/07_compare.ipynb #0b2e2bfe
 import difflib
@@ -36,6 +36,8 @@ from .data import manifest_dls, test_dl, stratified_split, dataset_root, load_ma
 from .models import IMAGENET_CLASSES, fastai_arch
 from .strategies import STRATEGIES, CIFAR10_TO_IMAGENET, get_strategy, Run
 from .record import evaluate, _epoch_values
+from .groups import grouped_learner
+from .figures import lr_find_stages, save_figures
 
 # %% ../nbs/07_compare.ipynb #e2a024dd
 IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.webp', '.bmp', '.gif', '.tif', '.tiff'}
@@ -250,7 +252,9 @@ def _run_dir(out:Path, strategy:str, seed:int) -> Path: return Path(out)/'runs'/
 def _run_tables(run:Run) -> dict:
     "The per-run tables saved beside its row, name -> DataFrame (each becomes `<name>.csv`)."
     tag = dict(strategy=run.strategy, seed=run.seed)
-    return {'curves': run.curves.epochs.assign(**tag), 'drift': run.drift.group_drift.assign(**tag)}
+    c, d = run.curves, run.drift
+    return {k: v.assign(**tag) for k, v in dict(curves=c.epochs, drift=d.group_drift, batches=c.batches, hypers=c.hypers,
+                                                 histograms=d.histograms).items()}
 
 def save_run(out:Path|str, # the comparison's folder
              config:dict, # what the run depends on besides strategy and seed
@@ -357,6 +361,17 @@ def _prepare_out(out:Path, config:dict, resume:bool) -> dict:
                              "Resume with the same options, or choose another output folder.")
     return done
 
+def lr_finder_tables(dataset:str|Path, # bundled dataset name or folder with manifest.csv
+                     arch:str, # architecture name
+                     profile:Profile, # run size
+                     seeds:list, # one LR-finder run per seed and stage
+                     num_it:int=50 # LR steps per run
+                    ) -> dict:
+    "`lr_curves` and `lr_suggestions` of fastai's LR finder on the pretrained model, frozen and unfrozen, per seed."
+    make = lambda seed: grouped_learner(manifest_dls(dataset, profile, seed=seed), arch, profile=profile, cbs=[_NoLogger()])
+    with _without_progress_bars(): curves, suggestions = lr_find_stages(make, seeds, num_it=num_it)
+    return dict(lr_curves=curves, lr_suggestions=suggestions)
+
 def compare(dataset:str|Path='signs', # bundled dataset name or folder with manifest.csv
             arch:str='mobilenet_v2', # architecture name
             strategies:list|None=None, # strategy names (default: all in `STRATEGIES`)
@@ -367,7 +382,8 @@ def compare(dataset:str|Path='signs', # bundled dataset name or folder with mani
             out:Path|str|None=None, # save each finished run here at once, and the tables and figures at the end
             resume:bool=False, # keep the finished runs already in `out` (same configuration) and run the rest
             lr:float|None=None, # override the maximum LR of every strategy that takes `lr`
-            class_map:dict|None=None # class -> ImageNet ids or names, for `last_layer` (see `resolve_class_map`)
+            class_map:dict|None=None, # class -> ImageNet ids or names, for `last_layer` (see `resolve_class_map`)
+            lr_finder:bool=True # also run fastai's LR finder, frozen and unfrozen, once per seed (for the LR-finder figure)
            ) -> Comparison:
     "Run `strategies` x `seeds` on `dataset`; score each run once on the test split; with `out`, save each run as it finishes."
     profile = profile or get_profile()
@@ -422,65 +438,21 @@ def compare(dataset:str|Path='signs', # bundled dataset name or folder with mani
             if progress:
                 why = f" (diverged in epoch {guard.diverged_epoch}: best weights restored)" if guard.diverged_epoch else ''
                 print(f"{name:>15} seed {seed}: test accuracy {row['test_accuracy']:.3f} in {run.seconds:.0f} s{why}", flush=True)
-    if out is None: return _comparison(records, skipped, skipped_files)
-    cmp = load_comparison(out)
-    save_comparison(cmp, out)
+    cmp = _comparison(records, skipped, skipped_files) if out is None else load_comparison(out)
+    if lr_finder: cmp.more.update(lr_finder_tables(dataset, arch, profile, seeds))
+    if out is not None: save_comparison(cmp, out)
     return cmp
-
-# %% ../nbs/07_compare.ipynb #5344bcb2
-def plot_comparison(results:pd.DataFrame # `Comparison.results`
-                   ) -> plt.Figure:
-    "Test accuracy per strategy: mean over seeds with the std as error bars, each seed as a dot."
-    g = results.groupby('strategy').test_accuracy
-    order = g.mean().sort_values().index
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(order) + 1.2))
-    ax.barh(order, g.mean()[order], xerr=g.std(ddof=1).fillna(0)[order], color='tab:blue', alpha=0.6, capsize=3)
-    for i, s in enumerate(order): ax.plot(results.test_accuracy[results.strategy == s], [i] * (results.strategy == s).sum(), 'k.')
-    ax.set_xlabel('test accuracy (mean +- std over seeds; dots: seeds)'); ax.set_xlim(0, 1)
-    fig.tight_layout()
-    return fig
-
-def plot_curves(curves:pd.DataFrame, # `Comparison.curves`
-                metric:str='accuracy' # a per-epoch column
-               ) -> plt.Figure:
-    "Validation `metric` and loss per epoch for each strategy (mean over seeds)."
-    fig, axs = plt.subplots(1, 2, figsize=(11, 4))
-    for name, c in curves.groupby('strategy'):
-        m = c.groupby('epoch')[[metric, 'valid_loss']].mean()
-        axs[0].plot(m.index, m[metric], marker='.', label=name); axs[1].plot(m.index, m.valid_loss, marker='.', label=name)
-    axs[0].set(xlabel='epoch', ylabel=f'valid {metric}'); axs[1].set(xlabel='epoch', ylabel='valid loss', yscale='log')
-    axs[1].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-def plot_drift_heatmaps(drift:pd.DataFrame # `Comparison.drift`
-                       ) -> plt.Figure:
-    "For each strategy, relative drift from the pretrained weights per group (rows) and epoch (columns), mean over seeds."
-    names = list(dict.fromkeys(drift.strategy))
-    fig, axs = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.2), squeeze=False)
-    for ax, name in zip(axs[0], names):
-        d = drift[drift.strategy == name]
-        table = d.pivot_table(index='group', columns='epoch', values='drift', aggfunc='mean').reindex(list(dict.fromkeys(d.group)))
-        im = ax.imshow(table.values, aspect='auto', cmap='viridis')
-        ax.set(title=name, xlabel='epoch', yticks=range(len(table)), yticklabels=table.index, xticks=range(table.shape[1]), xticklabels=table.columns)
-        fig.colorbar(im, ax=ax, fraction=0.05)
-    fig.tight_layout()
-    return fig
 
 # %% ../nbs/07_compare.ipynb #05f09334
 def save_comparison(cmp:Comparison, # from `compare` or `load_comparison`
                     out:Path|str # folder (created)
                    ) -> list:
-    "Write the comparison's tables, summary and figures into `out`; returns the paths written."
+    "Write the comparison's tables, summary and the static figures of `ftcv.widgets` (see `save_figures`) into `out`; returns the paths written."
     out = Path(out)
     if out.exists() and not out.is_dir(): raise FileExistsError(f"Output folder {out} is a file: name a folder.")
     out.mkdir(parents=True, exist_ok=True)
     files = {'results.csv': cmp.results, 'summary.csv': cmp.summary, **{f'{k}.csv': v for k, v in cmp.tables.items()}}
     for name, df in files.items(): _atomic_write(out/name, lambda p, df=df, name=name: df.to_csv(p, index=(name == 'summary.csv')))
     _atomic_write(out/'summary.md', lambda p: p.write_text(cmp.report_markdown() + '\n'))
-    figures = [('comparison.png', plot_comparison(cmp.results)), ('curves.png', plot_curves(cmp.curves)),
-               ('drift_heatmap.png', plot_drift_heatmaps(cmp.drift))]
-    for name, fig in figures:
-        _atomic_write(out/name, lambda p, fig=fig: fig.savefig(p, dpi=100, format='png'))
-        plt.close(fig)
-    return sorted([out/n for n in files] + [out/'summary.md'] + [out/n for n, _ in figures])
+    figures = save_figures(dict(results=cmp.results, **cmp.tables), out)
+    return sorted([out/n for n in files] + [out/'summary.md'] + figures)

@@ -6,9 +6,10 @@ Docs: https://ftcv.github.io/ftcv/figures.html.md"""
 
 # %% auto #0
 __all__ = ['SUGGESTIONS', 'run_labels', 'lr_find_stages', 'suggestion_table', 'lr_finder_figure', 'overfitting_onset',
-           'curves_figure', 'drift_table', 'drift_figure', 'histogram_figure', 'comparison_figure', 'save_figures']
+           'curves_figure', 'drift_table', 'drift_figure', 'histogram_figure', 'comparison_figure', 'per_strategy',
+           'save_figures']
 
-# %% ../nbs/09_figures.ipynb #fd6c1bc3
+# %% ../nbs/09_figures.ipynb #12141308
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +18,12 @@ import matplotlib.pyplot as plt
 
 from .record import lr_find_spread
 
-# %% ../nbs/09_figures.ipynb #fb1b3524
+# %% ../nbs/09_figures.ipynb #c594d947
 def run_labels(df:pd.DataFrame # recorded rows with `strategy` and `seed`, or `run` columns
               ) -> pd.Series:
-    "One label per row: 'strategy seed N' when the rows come from `compare`, else the `run` column, else 'run'."
+    "One label per row: 'strategy seed N' for `compare`'s rows, 'strategy' for means over seeds, else the `run` column, else 'run'."
     if {'strategy', 'seed'} <= set(df.columns): return df.strategy.astype(str) + ' seed ' + df.seed.astype(str)
+    if 'strategy' in df.columns: return df.strategy.astype(str)
     if 'run' in df.columns and df.run.notna().all(): return df.run.astype(str)
     return pd.Series('run', index=df.index)
 
@@ -34,7 +36,7 @@ def _with_labels(df:pd.DataFrame, runs:list|None, what:str) -> pd.DataFrame:
         df = df[df.label.isin(runs)]
     return df
 
-# %% ../nbs/09_figures.ipynb #c433205b
+# %% ../nbs/09_figures.ipynb #09f2464f
 SUGGESTIONS = ('valley', 'slide', 'minimum', 'steep')  # fastai's suggestion methods
 _METHOD_COLORS = dict(zip(SUGGESTIONS, ('tab:green', 'tab:purple', 'tab:orange', 'tab:red')))
 
@@ -85,7 +87,7 @@ def lr_finder_figure(curves:pd.DataFrame, # (stage,) seed, lr, loss: from `lr_fi
     fig.tight_layout()
     return fig
 
-# %% ../nbs/09_figures.ipynb #8f7c580c
+# %% ../nbs/09_figures.ipynb #ad2827a1
 def overfitting_onset(epochs:pd.DataFrame # one run's rows with epoch, train_loss, valid_loss
                      ) -> int|None:
     "The last epoch before validation loss first rises while training loss falls; None if that never happens."
@@ -93,11 +95,11 @@ def overfitting_onset(epochs:pd.DataFrame # one run's rows with epoch, train_los
     rising = (e.valid_loss.diff() > 0) & (e.train_loss.diff() < 0)
     return int(e.epoch.shift()[rising].iloc[0]) if rising.any() else None
 
-# %% ../nbs/09_figures.ipynb #373c39d7
+# %% ../nbs/09_figures.ipynb #8ee26839
 def _lr_by_epoch(hypers:pd.DataFrame, batches:pd.DataFrame|None) -> pd.DataFrame:
     "Per-batch LRs with a fractional `epoch` x axis when the batches are known, else the batch index."
     if batches is None or batches.empty: return hypers.assign(x=hypers['iter'])
-    keys = ['run', 'phase', 'iter'] + [k for k in ('strategy', 'seed') if k in hypers and k in batches]
+    keys = [k for k in ('run', 'strategy', 'seed', 'phase', 'iter') if k in hypers and k in batches]
     return hypers.merge(batches[keys + ['epoch']], on=keys, how='left').rename(columns={'epoch': 'x'})
 
 def curves_figure(epochs:pd.DataFrame, # per-epoch rows: `CurveRecorder.epochs` or `Comparison.curves`
@@ -142,7 +144,7 @@ def curves_figure(epochs:pd.DataFrame, # per-epoch rows: `CurveRecorder.epochs` 
     fig.tight_layout()
     return fig
 
-# %% ../nbs/09_figures.ipynb #a68e9e96
+# %% ../nbs/09_figures.ipynb #7c49f43a
 def drift_table(drift:pd.DataFrame, # `DriftRecorder.group_drift`/`layer_drift` rows, or `Comparison.drift`
                 run:str|None=None # a run label (default: the only run, or the mean over all rows)
                ) -> pd.DataFrame:
@@ -174,7 +176,7 @@ def drift_figure(drift:pd.DataFrame, # group or layer drift rows (see `drift_tab
     else: fig.tight_layout()
     return fig
 
-# %% ../nbs/09_figures.ipynb #6915e638
+# %% ../nbs/09_figures.ipynb #9f0d4f7b
 def histogram_figure(histograms:pd.DataFrame, # `DriftRecorder.histograms` rows (run, epoch, layer, bin_left, bin_right, count)
                      layer:str|None=None, # layer name (default the first recorded)
                      epoch:float|None=None, # record point (default the last)
@@ -199,7 +201,7 @@ def histogram_figure(histograms:pd.DataFrame, # `DriftRecorder.histograms` rows 
     fig.tight_layout()
     return fig
 
-# %% ../nbs/09_figures.ipynb #adb44b01
+# %% ../nbs/09_figures.ipynb #719580fb
 def comparison_figure(results:pd.DataFrame, # one row per run: strategy, seed, metrics, seconds, trainable_params
                       metric:str='test_accuracy', # the column to compare
                       fraction:float|None=None, # keep only runs on this fraction of the training set
@@ -229,7 +231,7 @@ def comparison_figure(results:pd.DataFrame, # one row per run: strategy, seed, m
     fig.tight_layout()
     return fig
 
-# %% ../nbs/09_figures.ipynb #51a14f1f
+# %% ../nbs/09_figures.ipynb #b5211922
 def _save(fig:plt.Figure, path:Path) -> Path:
     "Write `fig` as PNG through a temporary name (a half-written figure never replaces a good one) and close it."
     tmp = path.with_name(path.name + '.tmp')
@@ -237,17 +239,30 @@ def _save(fig:plt.Figure, path:Path) -> Path:
     tmp.replace(path)
     return path
 
-def save_figures(tables:dict, # name -> DataFrame: results, curves, batches, hypers, drift, layer_drift, histograms, lr_curves, lr_suggestions
+_SEED_KEYS = dict(curves=['phase', 'epoch'], batches=['phase', 'iter'], hypers=['phase', 'iter', 'group'], drift=['epoch', 'group'])
+
+def per_strategy(df:pd.DataFrame|None, # rows of `compare` (with `strategy` and `seed` columns) or of one recorder
+                 keys:list # the columns that identify a row within a run, e.g. ['phase', 'epoch']
+                ) -> pd.DataFrame|None:
+    "Numeric columns averaged over seeds per strategy, so each strategy is one line or panel; other tables unchanged."
+    if df is None or df.empty or not {'strategy', 'seed'} <= set(df.columns): return df
+    cols = [c for c in df.select_dtypes('number').columns if c not in keys and c != 'seed']
+    return df.groupby(['strategy', *keys], sort=False)[cols].mean().reset_index()
+
+def save_figures(tables:dict, # name -> DataFrame: results, curves, batches, hypers, drift, histograms, lr_curves, lr_suggestions
                  out:Path|str # folder (created)
                 ) -> list:
-    "Write the static figure of each widget that `tables` has data for into `out`; returns the paths written."
+    "Write the static figure of each widget that `tables` has data for into `out` (means over seeds per strategy); returns the paths written."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     has = lambda k: tables.get(k) is not None and not tables[k].empty
+    t = {k: per_strategy(tables.get(k), keys) for k, keys in _SEED_KEYS.items()}
     made = []
     if has('results'): made.append(_save(comparison_figure(tables['results']), out/'comparison.png'))
-    if has('curves'): made.append(_save(curves_figure(tables['curves'], tables.get('batches'), tables.get('hypers')), out/'curves.png'))
-    if has('drift'): made.append(_save(drift_figure(tables['drift']), out/'drift_heatmap.png'))
-    if has('histograms'): made.append(_save(histogram_figure(tables['histograms']), out/'weight_histograms.png'))
+    if has('curves'): made.append(_save(curves_figure(t['curves'], t['batches'], t['hypers']), out/'curves.png'))
+    if has('drift'): made.append(_save(drift_figure(t['drift']), out/'drift_heatmap.png'))
+    if has('histograms'):
+        h = tables['histograms']
+        made.append(_save(histogram_figure(h[h.seed == h.seed.min()] if 'seed' in h else h), out/'weight_histograms.png'))
     if has('lr_curves') and has('lr_suggestions'):
         made.append(_save(lr_finder_figure(tables['lr_curves'], tables['lr_suggestions'], methods=SUGGESTIONS), out/'lr_finder.png'))
     return made
