@@ -1,0 +1,34 @@
+"""Sphinx configuration of the offline docs site (built by `python docs/build.py`, which writes the source folder)."""
+import tomllib
+from pathlib import Path
+
+_proj = tomllib.loads((Path(__file__).resolve().parent.parent/'pyproject.toml').read_text())['project']
+project = 'ftcv'
+author = _proj['authors'][0]['name']
+copyright = 'ftcv developers'
+extensions = ['myst_nb']
+
+# Notebooks are shown as committed (outputs, figures, saved widget state): never executed by the docs build.
+nb_execution_mode = 'off'
+nb_merge_streams = True
+# Links were made local (or left absolute) by build.py: emit them as written instead of resolving them as references.
+myst_all_links_external = True
+myst_heading_anchors = 3
+# show_doc output starts API entries at H3 right under a page's H1 or H2.
+suppress_warnings = ['myst.header']
+
+# The saved widget states are rendered by the widget JavaScript vendored in _static/widgets (no CDN).
+nb_ipywidgets_js = {'widgets/require.js': {}, 'widgets/embed-amd.js': {}}
+
+html_theme = 'sphinx_book_theme'
+html_title = 'ftcv'
+html_static_path = ['_static']
+html_css_files = ['ftcv.css']
+html_theme_options = {
+    'repository_url': _proj['urls']['Repository'],
+    'use_repository_button': True,
+    'show_toc_level': 2,
+    'navigation_with_keys': False,
+}
+html_show_sourcelink = False
+html_copy_source = False
