@@ -18,7 +18,7 @@ myst_heading_anchors = 3
 suppress_warnings = ['myst.header']
 
 # The saved widget states are rendered by the widget JavaScript vendored in _static/widgets (no CDN).
-nb_ipywidgets_js = {'widgets/require.js': {}, 'widgets/embed-amd.js': {}}
+nb_ipywidgets_js = {'widgets/require.js': {}, 'widgets/paths.js': {}, 'widgets/embed-amd.js': {}}
 
 html_theme = 'sphinx_book_theme'
 html_title = 'ftcv'
@@ -32,3 +32,5 @@ html_theme_options = {
 }
 html_show_sourcelink = False
 html_copy_source = False
+# A fixed default colour mode: without it pydata-sphinx-theme logs "Got invalid theme mode" as a console error.
+html_context = {'default_mode': 'light'}
