@@ -125,5 +125,11 @@ def test_docs_in_chromium(site, base_url):
         try: urllib.request.urlopen(link, timeout=10)
         except urllib.error.URLError as e: broken.append(f'{link}: {e}')
     assert not broken, f'internal links that do not resolve: {broken}'
+    # links to an entry of a page (show_doc's `page.html#name`) land on an element with that id
+    missing = []
+    for link in sorted({l for r in seen.values() for l in r['links'] if urlparse(l).hostname == '127.0.0.1' and urldefrag(l)[1]}):
+        page_url, frag = urldefrag(link)
+        if f'id="{frag}"' not in urllib.request.urlopen(page_url, timeout=10).read().decode(): missing.append(link)
+    assert not missing, f'links to anchors that do not exist: {missing}'
     print(f'docs in chromium: {len(pages)} pages, {len(internal)} internal links checked, '
           f'{sum(len(r["imgs"]) for r in seen.values())} images, screenshots in {ARTEFACTS}, {time.time() - start:.1f} s')
