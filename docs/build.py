@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT/'docs'
 SITE_URL = 'https://ftcv.github.io/ftcv/'  # nbdev's doc_host + doc_baseurl: show_doc links point here
 SECTIONS = ('Reference', 'Lessons', 'Guides')
+SKIPPED = []  # cells nbdev-docs would run that this build does not (see `_do_eval`)
 
 # ---------- step 1: nbdev's processed notebooks ----------
 
@@ -31,6 +32,7 @@ def _do_eval(cell):
     if all(isinstance(t, (ast.Import, ast.ImportFrom)) for t in trees): return True
     # nbdev would run this cell because it contains an import, and warns about it ("Found cells containing imports
     # and other code", see its FAQ); out of context it runs real work or fails, so the docs build skips it.
+    SKIPPED.append(cell.source.split('\n')[0][:70])
     return None
 
 def proc_nbs(force:bool=False) -> Path:
@@ -230,6 +232,8 @@ def main(argv=None):
     os.chdir(ROOT)
     r = build(a.out.resolve(), a.force)
     for s, d in r['toc'].items(): print(f'{s}: {len(d)} pages')
+    if SKIPPED: print(f"{len(SKIPPED)} cells mix imports with other code: not run here, but nbdev-docs (Quarto) runs them; "
+                      f"move their imports into an import cell. First lines: {SKIPPED}")
     print(f"docs: {len(r['pages'])} pages in {r['seconds']:.1f} s (nbdev processing {r['proc_seconds']:.1f} s) -> {a.out}")
 
 if __name__ == '__main__': main()

@@ -1,10 +1,9 @@
 """Sphinx configuration of the offline docs site (built by `python docs/build.py`, which writes the source folder)."""
-import tomllib
-from pathlib import Path
+from nbdev.config import get_config
 
-_proj = tomllib.loads((Path(__file__).resolve().parent.parent/'pyproject.toml').read_text())['project']
-project = 'ftcv'
-author = _proj['authors'][0]['name']
+_cfg = get_config()  # pyproject.toml's [project] and [tool.nbdev], read as nbdev reads them
+project = _cfg.lib_name
+author = _cfg.author
 copyright = 'ftcv developers'
 extensions = ['myst_nb']
 
@@ -25,7 +24,7 @@ html_title = 'ftcv'
 html_static_path = ['_static']
 html_css_files = ['ftcv.css']
 html_theme_options = {
-    'repository_url': _proj['urls']['Repository'],
+    'repository_url': _cfg.git_url,
     'use_repository_button': True,
     'show_toc_level': 2,
     'navigation_with_keys': False,
