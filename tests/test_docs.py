@@ -95,6 +95,7 @@ def test_docs_in_chromium(site, base_url):
         page = browser.new_page(viewport={'width': 1400, 'height': 1000})
         page.on('console', lambda m: errors.append(f'{m.type}: {m.text}') if m.type == 'error' else None)
         page.on('pageerror', lambda e: errors.append(str(e)))
+        page.on('response', lambda r: errors.append(f'HTTP {r.status}: {r.url}') if r.status >= 400 else None)
         page.route('**/*', route)
         for name, path in pages.items():
             seen[name] = r = _check_page(page, base_url + path, name, outside, errors)
