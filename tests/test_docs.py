@@ -1,0 +1,136 @@
+"""The docs site as a reader sees it: `docs/build.py` builds it with Sphinx warnings as errors, `python -m http.server`
+serves it on 127.0.0.1, and Debian's headless Chromium (driven by Playwright) opens the home page, an API page, the
+widgets page and the first lesson, checking content, images, the saved widget figure, internal links, console errors
+and that no request leaves 127.0.0.1. Set FTCV_DOCS_SITE to a built site folder to test it without rebuilding."""
+import os, socket, subprocess, sys, time, urllib.error, urllib.request
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlparse
+
+import pytest
+from conftest import ROOT
+
+CHROMIUM = '/usr/bin/chromium'
+CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+                 '--disable-component-update', '--disable-sync', '--no-first-run']
+ARTEFACTS = ROOT/'.ci'/'out'/'docs'
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get('CI'): raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs it with apt-get install chromium.")
+    pytest.skip("needs Debian's chromium (apt-get install chromium)", allow_module_level=True)
+playwright = pytest.importorskip('playwright.sync_api')
+
+def _free_port() -> int:
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+@pytest.fixture(scope='module')
+def site(tmp_path_factory) -> Path:
+    "The built site: FTCV_DOCS_SITE if set, else a fresh build by docs/build.py (sphinx-build -W)."
+    if os.environ.get('FTCV_DOCS_SITE'): return Path(os.environ['FTCV_DOCS_SITE'])
+    out = tmp_path_factory.mktemp('docs')/'html'
+    r = subprocess.run([sys.executable, 'docs/build.py', '--out', str(out)], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTEFACTS/'build.log').write_text(r.stdout + r.stderr)
+    assert r.returncode == 0, f'docs build failed:\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}'
+    print(r.stdout.strip().splitlines()[-1])
+    return out
+
+@pytest.fixture(scope='module')
+def base_url(site):
+    "`python -m http.server` serving the site on 127.0.0.1."
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, '-m', 'http.server', str(port), '--bind', '127.0.0.1', '--directory', str(site)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f'http://127.0.0.1:{port}/'
+    try:
+        for _ in range(100):
+            try: urllib.request.urlopen(url, timeout=2); break
+            except OSError: time.sleep(0.1)
+        yield url
+    finally: proc.terminate(); proc.wait(10)
+
+def _lesson(site:Path) -> list:
+    "The first page of the Lessons section of the sidebar, if there is one."
+    html = (site/'index.html').read_text(encoding='utf-8')
+    if 'Lessons</span>' not in html and '>Lessons<' not in html: return []
+    import re
+    after = html[html.index('Lessons'):]
+    m = re.search(r'href="([^"#]+\.html)"', after)
+    return [m.group(1)] if m else []
+
+def test_site_pages(site):
+    "Every reference notebook became a page with its API entries, and the search index exists."
+    for page in ['index.html', 'compare.html', 'widgets.html', 'search.html', 'searchindex.js']: assert (site/page).exists(), page
+    html = (site/'compare.html').read_text(encoding='utf-8')
+    import re
+    assert 'id="compare"' in html and 'def compare(' in re.sub(r'<[^>]+>', '', html)  # show_doc output of `compare`
+    assert 'https://ftcv.github.io' not in html, 'show_doc links should point into this site'
+    assert 'application/vnd.jupyter.widget-state+json' in (site/'widgets.html').read_text(encoding='utf-8')
+
+def _check_page(page, url:str, name:str, outside:list, errors:list) -> dict:
+    "Open `url`, screenshot it and return what the checks need."
+    errors.clear()
+    page.goto(url, wait_until='load', timeout=120_000)
+    page.wait_for_load_state('networkidle', timeout=60_000)
+    shot = ARTEFACTS/f'{name}.png'
+    png = page.screenshot(path=str(shot), full_page=False)
+    from PIL import Image
+    import io
+    colours = Image.open(io.BytesIO(png)).convert('RGB').getcolors(1_000_000)
+    imgs = page.eval_on_selector_all('img', 'els => els.map(e => [e.currentSrc.slice(0, 60), e.complete && e.naturalWidth > 0])')
+    links = page.eval_on_selector_all('a[href]', 'els => els.map(e => e.href)')
+    return dict(colours=len(colours), imgs=imgs, links=links, errors=list(errors), shot=shot)
+
+def test_docs_in_chromium(site, base_url):
+    start = time.time()
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    outside, errors = [], []
+    def route(r):
+        if urlparse(r.request.url).hostname == '127.0.0.1': return r.continue_()
+        outside.append(r.request.url); r.abort()
+    pages = {'home': 'index.html', 'api-compare': 'compare.html', 'widgets': 'widgets.html'}
+    pages.update({f'lesson-{Path(p).stem}': p for p in _lesson(site)})
+    seen = {}
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={'width': 1400, 'height': 1000})
+        page.on('console', lambda m: errors.append(f'{m.type}: {m.text}') if m.type == 'error' else None)
+        page.on('pageerror', lambda e: errors.append(str(e)))
+        page.on('response', lambda r: errors.append(f'HTTP {r.status}: {r.url}') if r.status >= 400 else None)
+        page.route('**/*', route)
+        for name, path in pages.items():
+            seen[name] = r = _check_page(page, base_url + path, name, outside, errors)
+            assert r['colours'] > 50, f'{path} looks blank ({r["colours"]} colours): {r["shot"]}'
+            bad = [src for src, ok in r['imgs'] if not ok]
+            assert not bad, f'{path}: images that did not load: {bad}'
+            assert not r['errors'], f'{path} logged errors: {r["errors"]}'
+            if name == 'widgets':
+                # the saved widget state renders: Output widgets hold the saved figures as PNG images
+                page.wait_for_selector('.widget-output img[src^="data:image/png"], .jupyter-widgets-output-area img[src^="data:image/png"]', timeout=60_000)
+                figs = page.eval_on_selector_all('.widget-output img[src^="data:image/png"], .jupyter-widgets-output-area img[src^="data:image/png"]',
+                                                 'els => els.map(e => [e.naturalWidth, e.naturalHeight])')
+                assert figs and all(w > 100 and h > 100 for w, h in figs), figs
+                page.locator('.widget-output img[src^="data:image/png"], .jupyter-widgets-output-area img[src^="data:image/png"]').first.scroll_into_view_if_needed()
+                page.screenshot(path=str(ARTEFACTS/'widgets-figure.png'))
+            # the sidebar lists every page, and search is there
+            assert page.locator('nav.bd-docs-nav a.reference.internal').count() >= 10
+            assert page.locator('form[action*="search.html"], .search-button-field, button.search-button').count() > 0
+        # search works in the browser (index loaded from the site itself)
+        page.goto(base_url + 'search.html?q=compare', wait_until='load')
+        page.wait_for_selector('#search-results li, ul.search li', timeout=60_000)
+        browser.close()
+    assert not outside, f'requests left 127.0.0.1: {sorted(set(outside))}'
+    internal = sorted({urldefrag(l)[0] for r in seen.values() for l in r['links'] if urlparse(l).hostname == '127.0.0.1'})
+    assert len(internal) >= 10, internal
+    broken = []
+    for link in internal:
+        try: urllib.request.urlopen(link, timeout=10)
+        except urllib.error.URLError as e: broken.append(f'{link}: {e}')
+    assert not broken, f'internal links that do not resolve: {broken}'
+    # links to an entry of a page (show_doc's `page.html#name`) land on an element with that id
+    missing = []
+    for link in sorted({l for r in seen.values() for l in r['links'] if urlparse(l).hostname == '127.0.0.1' and urldefrag(l)[1]}):
+        page_url, frag = urldefrag(link)
+        if f'id="{frag}"' not in urllib.request.urlopen(page_url, timeout=10).read().decode(): missing.append(link)
+    assert not missing, f'links to anchors that do not exist: {missing}'
+    print(f'docs in chromium: {len(pages)} pages, {len(internal)} internal links checked, '
+          f'{sum(len(r["imgs"]) for r in seen.values())} images, screenshots in {ARTEFACTS}, {time.time() - start:.1f} s')
