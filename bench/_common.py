@@ -53,11 +53,18 @@ class FitTimer:
             def after_fit(self): _sync(); self.times.append(time.perf_counter() - self._t)
         return _FitTimer()
 
+def quiet():
+    "No progress bars or per-epoch tables from any fastai learner: only the benchmark's own lines are printed."
+    import fastai.learner
+    from fastai.callback.progress import ProgressCallback
+    fastai.learner.defaults.callbacks = [c for c in fastai.learner.defaults.callbacks if c is not ProgressCallback]
+    fastai.learner.Learner.logger = property(lambda self: (lambda *a, **k: None), lambda self, value: None)
+
 def interleaved(variants:dict, repeats:int) -> dict:
-    "Call each of `variants` (name -> function returning a list of results) in turn, A B A B ..., `repeats` times."
+    "Call each of `variants` (name -> function returning a list of results) in turn, `repeats` times: A B, B A, A B, ..."
     out = {k: [] for k in variants}
     for r in range(repeats):
-        for k, f in variants.items():
+        for k, f in (list(variants.items()) if r % 2 == 0 else list(variants.items())[::-1]):
             start = time.perf_counter()
             out[k] += list(f())
             print(f"  repeat {r + 1}/{repeats} {k}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)

@@ -5,7 +5,7 @@ unfrozen, bf16; bar: found in under 30 s. CPU: a power of two chosen from a memo
 unfrozen model at 64 px; bars: found in under 30 s, a power of two, and one real training step at that size (forward,
 backward, AdamW step) raises this process's resident memory by no more than the budget."""
 import os, sys, threading, time
-from _common import parser, header, table, finish
+from _common import parser, header, quiet, table, finish
 
 import torch
 from ftcv.core import get_profile
@@ -35,6 +35,7 @@ def peak_step_bytes(model, bs, size) -> int:
 
 def main():
     args = parser(__doc__.splitlines()[0]).parse_args()
+    quiet()
     header('Benchmark 5: batch-size finder', args)
     rows, checks = [], []
     size = 32 if args.quick else 64

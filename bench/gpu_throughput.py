@@ -9,7 +9,7 @@ images/s (validation excluded), after one warm-up epoch:
 Bars: ftcv >= 85% of the roof and >= 1.5x fastai. Without a GPU the rows say so and the script exits 0."""
 import sys, tempfile, time
 from pathlib import Path
-from _common import parser, header, table, finish
+from _common import parser, header, quiet, table, finish
 
 import torch
 
@@ -33,6 +33,7 @@ def _train_rate_cb(skip_epochs:int=1):
 
 def main():
     args = parser(__doc__.splitlines()[0]).parse_args()
+    quiet()
     header('Benchmark 4: GPU throughput', args)
     if not torch.cuda.is_available():
         print(table([dict(measure=m, images_per_s='not measured: no GPU available') for m in
