@@ -171,10 +171,10 @@ def bottleneck_features(learn:Learner, # a learner whose `model[0]` is the pretr
 
 # %% ../nbs/06_strategies.ipynb #af569d85
 def _linear_learner(dls, arch, profile=None, train_bn=True, features=None, **kwargs) -> Learner:
-    "A fastai learner training one linear layer on cached features; its test set is the test features."
+    "A fastai learner training one linear layer on cached features (batches of at most the training set: fastai drops an incomplete one); its test set is the test features."
     (xtr, ytr), (xva, yva), (xte, yte) = features
     fdls = DataLoaders.from_dsets(torch.utils.data.TensorDataset(xtr, ytr), torch.utils.data.TensorDataset(xva, yva),
-                                  bs=64, device=profile.device if profile else None)
+                                  bs=min(64, len(xtr)), device=profile.device if profile else None)
     fdls.vocab = dls.vocab
     learn = Learner(fdls, nn.Sequential(nn.Linear(xtr.shape[1], len(dls.vocab))), loss_func=CrossEntropyLossFlat(),
                     metrics=accuracy)
