@@ -8,7 +8,7 @@ Docs: https://ftcv.github.io/ftcv/widgets.html.md"""
 __all__ = ['RESULT_TABLES', 'FigureWidget', 'LRFinderWidget', 'CurvesWidget', 'DriftWidget', 'ComparisonWidget', 'LivePlots',
            'results_tables', 'open_results']
 
-# %% ../nbs/09a_widgets.ipynb #2cf5ab3a
+# %% ../nbs/09a_widgets.ipynb #efdeb1bd
 import base64
 import io
 from pathlib import Path
@@ -23,7 +23,7 @@ from .figures import (SUGGESTIONS, comparison_figure, curves_figure, drift_figur
                           lr_finder_figure, run_labels, suggestion_table)
 from .record import CurveRecorder
 
-# %% ../nbs/09a_widgets.ipynb #f0ecf075
+# %% ../nbs/09a_widgets.ipynb #90a06cb2
 def _png(fig:plt.Figure) -> bytes:
     "The figure as PNG bytes; the figure is closed."
     buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=90); plt.close(fig)
@@ -69,7 +69,7 @@ def _options(select:W.ValueWidget, options:list, default:tuple|None=None):
     if isinstance(select, W.SelectMultiple): select.value = keep or tuple(default if default is not None else options)
     elif options: select.value = keep[0] if keep else options[0]
 
-# %% ../nbs/09a_widgets.ipynb #62dea4c7
+# %% ../nbs/09a_widgets.ipynb #680dc911
 class LRFinderWidget(FigureWidget):
     "LR-finder curves per seed, frozen and unfrozen, with suggestion bands as toggles and a selected LR to train with."
     def __init__(self, curves:pd.DataFrame|None=None, # (stage,) seed, lr, loss: from `lr_find_stages`
@@ -105,7 +105,7 @@ class LRFinderWidget(FigureWidget):
                 f'{r.stage} {r.method} {r.geo_mean:.1e} (seeds {r.low:.0e} to {r.high:.0e})' for r in t.itertuples())
         super().refresh()
 
-# %% ../nbs/09a_widgets.ipynb #adaebf79
+# %% ../nbs/09a_widgets.ipynb #bc683cb9
 class CurvesWidget(FigureWidget):
     "Train/valid curves per epoch, smoothed batch loss and per-group LR, for the runs and metrics you choose."
     def __init__(self, epochs:pd.DataFrame|None=None, # per-epoch rows (`CurveRecorder.epochs`, `Comparison.curves`)
@@ -137,7 +137,7 @@ class CurvesWidget(FigureWidget):
         return curves_figure(self.epochs, self.batches, self.hypers, runs=list(self.runs.value), metrics=self.metrics.value,
                              lr_run=self.lr_run.value)
 
-# %% ../nbs/09a_widgets.ipynb #9aa9a64c
+# %% ../nbs/09a_widgets.ipynb #1691211e
 class DriftWidget(FigureWidget):
     "Drift heatmap or lines per run side by side, and a layer's weight histogram at a chosen epoch against the pretrained one."
     def __init__(self, drift:pd.DataFrame|None=None, # group (or layer) drift rows
@@ -184,7 +184,7 @@ class DriftWidget(FigureWidget):
     def refresh(self, *_):
         super().refresh(); self.refresh_histogram()
 
-# %% ../nbs/09a_widgets.ipynb #09650bbf
+# %% ../nbs/09a_widgets.ipynb #0078b359
 class ComparisonWidget(FigureWidget):
     "Strategies' mean +- std over seeds as bars, and against seconds and trainable parameters, by metric and data fraction."
     def __init__(self, results:pd.DataFrame|None=None # `Comparison.results`: one row per strategy and seed
@@ -205,7 +205,7 @@ class ComparisonWidget(FigureWidget):
     def figure(self) -> plt.Figure:
         return comparison_figure(self.results, self.metric.value or 'test_accuracy', self.fraction.value, list(self.strategies.value))
 
-# %% ../nbs/09a_widgets.ipynb #f2552f23
+# %% ../nbs/09a_widgets.ipynb #9eb17031
 class LivePlots(Callback):
     "Shows training curves and weight drift and redraws them from the learner's recorders after every epoch."
     order = CurveRecorder.order + 1
@@ -227,7 +227,7 @@ class LivePlots(Callback):
     def after_fit(self):
         if not hasattr(self.learn, 'lr_finder'): self._redraw(True)
 
-# %% ../nbs/09a_widgets.ipynb #457fc4ba
+# %% ../nbs/09a_widgets.ipynb #bd195319
 RESULT_TABLES = ('results', 'curves', 'batches', 'hypers', 'drift', 'layer_drift', 'histograms', 'lr_curves', 'lr_suggestions')
 
 def results_tables(folder:Path|str # a results folder written by `ftcv compare` (or `save_comparison`)
