@@ -8,10 +8,11 @@ Docs: https://ftcv.github.io/ftcv/store.html.md"""
 __all__ = ['DEFAULT_STORAGE', 'RUN_FIELDS', 'StoreError', 'store_url', 'optuna_storage', 'RunStore', 'runs', 'tables',
            'record_comparison', 'load_comparison']
 
-# %% ../nbs/10_store.ipynb #0efec6aa
+# %% ../nbs/10_store.ipynb #99063276
 import json
 import os
 import socket
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-# %% ../nbs/10_store.ipynb #fe849409
+# %% ../nbs/10_store.ipynb #8996ff89
 DEFAULT_STORAGE = 'sqlite:///ftcv.db'  # the store `ftcv compare`, `search` and `report` use unless told otherwise
 
 class StoreError(ValueError):
@@ -42,17 +43,20 @@ def _store_error(url:str, e:Exception) -> StoreError:
                       "sqlite:///PATH.db in an existing folder) or the URL of a running database server, e.g. "
                       "postgresql+psycopg2://USER:PASSWORD@HOST:5432/DB.")
 
-# %% ../nbs/10_store.ipynb #f6033b0a
+# %% ../nbs/10_store.ipynb #61665f91
 def optuna_storage(url:str|Path|None=None, # SQLAlchemy URL or SQLite path; default `DEFAULT_STORAGE`
                    heartbeat:int|None=None # seconds between heartbeats of a running trial; None: no heartbeat
                   ) -> optuna.storages.RDBStorage:
     "Optuna's RDB storage in the database at `url`, the one the `RunStore` uses."
     url = store_url(url)
     kw = {'connect_args': {'timeout': 60}} if url.startswith('sqlite') else {'pool_pre_ping': True}
-    try: return optuna.storages.RDBStorage(url, engine_kwargs=kw, heartbeat_interval=heartbeat, grace_period=2 * heartbeat if heartbeat else None)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)  # the heartbeat is "experimental" since Optuna 2.9
+            return optuna.storages.RDBStorage(url, engine_kwargs=kw, heartbeat_interval=heartbeat, grace_period=2 * heartbeat if heartbeat else None)
     except (sa_exc.SQLAlchemyError, ImportError, optuna.exceptions.StorageInternalError) as e: raise _store_error(url, e) from e
 
-# %% ../nbs/10_store.ipynb #c3af4873
+# %% ../nbs/10_store.ipynb #938a493d
 _meta = sa.MetaData()
 _runs = sa.Table('ftcv_runs', _meta,
     sa.Column('run_id', sa.Integer, primary_key=True, autoincrement=True),
@@ -76,7 +80,7 @@ def _frame(text:str) -> pd.DataFrame:
     d = json.loads(text)
     return pd.DataFrame(d['data'], columns=d['columns'])
 
-# %% ../nbs/10_store.ipynb #3072ad04
+# %% ../nbs/10_store.ipynb #b0b4d6a3
 class RunStore:
     "ftcv's runs in the SQL database at `url` (SQLite file or server), in the same database as Optuna's studies."
     def __init__(self, url:str|Path|None=None # SQLAlchemy URL or SQLite path; default `DEFAULT_STORAGE`
@@ -115,7 +119,7 @@ class RunStore:
         "Store one run with its tables; returns its run id."
         return self.add_runs([dict(kind=kind, strategy=strategy, tables=tables, **fields)])[0]
 
-# %% ../nbs/10_store.ipynb #e2740ddc
+# %% ../nbs/10_store.ipynb #97fe173a
 def _select(q, kind, study):
     if kind is not None: q = q.where(_runs.c.kind.in_([kind] if isinstance(kind, str) else list(kind)))
     if study is not None: q = q.where(_runs.c.study == study)
@@ -152,7 +156,7 @@ def tables(self:RunStore, name:str, # table name, e.g. 'curves' or 'drift'
 
 RunStore.runs, RunStore.tables = runs, tables
 
-# %% ../nbs/10_store.ipynb #c7abc299
+# %% ../nbs/10_store.ipynb #d215cbab
 def record_comparison(cmp, # a `ftcv.compare.Comparison`
                       url:str|Path|None=None, # the store's URL; default `DEFAULT_STORAGE`
                       dataset:str|Path='signs', # dataset name or folder
