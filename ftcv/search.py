@@ -9,7 +9,7 @@ __all__ = ['SECTIONS', 'DATA_PARAMS', 'PRUNERS', 'FINISHED', 'strategy_params', 
            'EpochPruning', 'train_config', 'test_metrics', 'Objective', 'n_finished', 'open_study', 'run_search',
            'best_per_scientific', 'SearchSummary', 'default_run', 'summarize', 'search_command']
 
-# %% ../nbs/11_search.ipynb #05bd3b02
+# %% ../nbs/11_search.ipynb #93f0fe19
 import argparse
 import inspect
 import json
@@ -37,7 +37,7 @@ from .record import evaluate
 from .strategies import STRATEGIES, BN_POLICIES, get_strategy
 from .store import RunStore, StoreError, DEFAULT_STORAGE, optuna_storage
 
-# %% ../nbs/11_search.ipynb #b7625bb7
+# %% ../nbs/11_search.ipynb #d522644d
 SECTIONS = ('scientific', 'nuisance', 'fixed')
 DATA_PARAMS = ('size', 'bs')  # parameters of the DataLoaders rather than the strategy
 _NOT_PARAMS = ('dls', 'seed', 'profile', 'cbs')
@@ -93,7 +93,7 @@ class SearchSpace:
 
     def as_dict(self) -> dict: return {s: getattr(self, s) for s in SECTIONS}
 
-# %% ../nbs/11_search.ipynb #10f27796
+# %% ../nbs/11_search.ipynb #49c69c23
 def default_space(strategy:str # a key of `STRATEGIES`
                  ) -> SearchSpace:
     "Scientific: the BatchNorm policy; nuisance: the strategy's LR (0.1x to 10x its default, log), LR divisor, C."
@@ -115,20 +115,26 @@ def load_space(path:Path|str, # a TOML file with [scientific], [nuisance] and [f
         raise ValueError(f"Search space file {path} may hold only the tables {', '.join(f'[{s}]' for s in SECTIONS)}; found {sorted(d)}.")
     return SearchSpace(strategy, **{s: d.get(s, {}) for s in SECTIONS}, source=str(path))
 
-# %% ../nbs/11_search.ipynb #6f19ee89
+# %% ../nbs/11_search.ipynb #946a3dfb
 class EpochPruning(FastAIV2PruningCallback):
     "Optuna's fastai pruning callback, reporting `monitor` at the epoch count across every fit of the learner."
     def __init__(self, trial:optuna.Trial, monitor:str='accuracy'):
         super().__init__(trial, monitor)
-        self.step = 0
+        self.step, self.pruned = 0, False
 
     def after_epoch(self):
         TrackerCallback.after_epoch(self)
         self.step += 1
         self.trial.report(float(self.recorder.final_record[self.idx]), step=self.step)
-        if self.trial.should_prune(): raise CancelFitException()
+        if self.trial.should_prune():
+            self.pruned = True
+            raise CancelFitException()
 
-# %% ../nbs/11_search.ipynb #f0094979
+    def after_fit(self):
+        TrackerCallback.after_fit(self)
+        if self.pruned: raise optuna.TrialPruned(f"Trial was pruned after epoch {self.step}.")
+
+# %% ../nbs/11_search.ipynb #32aad4cf
 class _NoLogger(Callback):
     order = -10
     def before_fit(self): self.learn.logger = noop
@@ -171,7 +177,7 @@ def test_metrics(run, dls) -> dict:
     rep = evaluate(run.learn, getattr(run.learn, 'eval_dl', None) or test_dl(dls))
     return {f'test_{k}': v for k, v in rep.metrics.items()} | dict(test_loss=rep.loss, trainable_params=run.trainable)
 
-# %% ../nbs/11_search.ipynb #6a36c381
+# %% ../nbs/11_search.ipynb #cfbb84c8
 class Objective:
     "The Optuna objective: train `space.strategy` with the trial's parameters, store the run, return the final valid accuracy."
     def __init__(self, dataset:str|Path, space:SearchSpace, store:RunStore, arch:str='mobilenet_v2', seed:int=0,
@@ -202,7 +208,7 @@ class Objective:
         if self.progress: print(f"trial {trial.number}: valid accuracy {metrics['valid_accuracy']:.3f} in {metrics['seconds']:.0f} s, {params}", flush=True)
         return metrics['valid_accuracy']
 
-# %% ../nbs/11_search.ipynb #b5dd21a9
+# %% ../nbs/11_search.ipynb #b9ea70ee
 PRUNERS = {'hyperband': lambda: optuna.pruners.HyperbandPruner(min_resource=1, max_resource='auto', reduction_factor=3),
            'median': lambda: optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
            'none': lambda: optuna.pruners.NopPruner()}
@@ -258,7 +264,7 @@ def run_search(dataset:str|Path='signs', # bundled dataset name or folder with m
                        callbacks=[optuna.study.MaxTrialsCallback(n_trials, states=FINISHED)])
     return study
 
-# %% ../nbs/11_search.ipynb #34ea62bd
+# %% ../nbs/11_search.ipynb #17eeb254
 def best_per_scientific(study:optuna.Study, # a finished study
                         space:SearchSpace # its space
                        ) -> pd.DataFrame:
@@ -322,7 +328,7 @@ def summarize(study:optuna.Study, space:SearchSpace, store:RunStore, dataset, ar
                          states.count(TrialState.FAIL), best.number, best.params, best.value, best.user_attrs.get('test_accuracy'),
                          space.fixed, d['valid_accuracy'], d['test_accuracy'], best_per_scientific(study, space))
 
-# %% ../nbs/11_search.ipynb #99103d10
+# %% ../nbs/11_search.ipynb #4b776c75
 def _positive_int(text:str) -> int:
     try: value = int(text)
     except ValueError: value = -1
@@ -377,5 +383,5 @@ def search_command(argv:list|None=None # arguments after `ftcv search` (default:
     (args.out/'summary.md').write_text(s.markdown() + '\n')
     return 0
 
-# %% ../nbs/11_search.ipynb #0b8974af
+# %% ../nbs/11_search.ipynb #4cbcf5a3
 if __name__ == '__main__': sys.exit(search_command())
