@@ -8,10 +8,11 @@ Docs: https://ftcv.github.io/ftcv/store.html.md"""
 __all__ = ['DEFAULT_STORAGE', 'RUN_FIELDS', 'StoreError', 'store_url', 'optuna_storage', 'RunStore', 'runs', 'tables',
            'record_comparison', 'load_comparison']
 
-# %% ../nbs/10_store.ipynb #99063276
+# %% ../nbs/10_store.ipynb #c5dfdc5c
 import json
 import os
 import socket
+import time
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +22,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-# %% ../nbs/10_store.ipynb #8996ff89
+# %% ../nbs/10_store.ipynb #9a5ca27d
 DEFAULT_STORAGE = 'sqlite:///ftcv.db'  # the store `ftcv compare`, `search` and `report` use unless told otherwise
 
 class StoreError(ValueError):
@@ -37,13 +38,21 @@ def _shown(url:str) -> str:
     try: return sa.make_url(url).render_as_string(hide_password=True)
     except sa_exc.ArgumentError: return url
 
+def _created(make, tries:int=5):
+    "`make()`, tried again when another process creating the same tables at the same moment made it fail."
+    for i in range(tries):
+        try: return make()
+        except (sa_exc.IntegrityError, sa_exc.ProgrammingError):  # PostgreSQL: duplicate key in pg_type, or relation exists
+            if i == tries - 1: raise
+            time.sleep(0.2 * (i + 1))
+
 def _store_error(url:str, e:Exception) -> StoreError:
     reason = str(getattr(e, 'orig', None) or e).strip().splitlines()[0]
     return StoreError(f"Cannot open the results store {_shown(url)!r}: {reason}. Give a SQLite file (a path or "
                       "sqlite:///PATH.db in an existing folder) or the URL of a running database server, e.g. "
                       "postgresql+psycopg2://USER:PASSWORD@HOST:5432/DB.")
 
-# %% ../nbs/10_store.ipynb #61665f91
+# %% ../nbs/10_store.ipynb #034420b7
 def optuna_storage(url:str|Path|None=None, # SQLAlchemy URL or SQLite path; default `DEFAULT_STORAGE`
                    heartbeat:int|None=None # seconds between heartbeats of a running trial; None: no heartbeat
                   ) -> optuna.storages.RDBStorage:
@@ -53,10 +62,11 @@ def optuna_storage(url:str|Path|None=None, # SQLAlchemy URL or SQLite path; defa
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)  # the heartbeat is "experimental" since Optuna 2.9
-            return optuna.storages.RDBStorage(url, engine_kwargs=kw, heartbeat_interval=heartbeat, grace_period=2 * heartbeat if heartbeat else None)
+            return _created(lambda: optuna.storages.RDBStorage(url, engine_kwargs=kw, heartbeat_interval=heartbeat,
+                                                               grace_period=2 * heartbeat if heartbeat else None))
     except (sa_exc.SQLAlchemyError, ImportError, optuna.exceptions.StorageInternalError) as e: raise _store_error(url, e) from e
 
-# %% ../nbs/10_store.ipynb #938a493d
+# %% ../nbs/10_store.ipynb #944228fd
 _meta = sa.MetaData()
 _runs = sa.Table('ftcv_runs', _meta,
     sa.Column('run_id', sa.Integer, primary_key=True, autoincrement=True),
@@ -80,7 +90,7 @@ def _frame(text:str) -> pd.DataFrame:
     d = json.loads(text)
     return pd.DataFrame(d['data'], columns=d['columns'])
 
-# %% ../nbs/10_store.ipynb #b0b4d6a3
+# %% ../nbs/10_store.ipynb #ed91576d
 class RunStore:
     "ftcv's runs in the SQL database at `url` (SQLite file or server), in the same database as Optuna's studies."
     def __init__(self, url:str|Path|None=None # SQLAlchemy URL or SQLite path; default `DEFAULT_STORAGE`
@@ -88,7 +98,7 @@ class RunStore:
         self.url = store_url(url)
         try:
             self.engine = sa.create_engine(self.url, **({'connect_args': {'timeout': 60}} if self.url.startswith('sqlite') else {}))
-            _meta.create_all(self.engine)
+            _created(lambda: _meta.create_all(self.engine))
         except (sa_exc.SQLAlchemyError, ImportError) as e: raise _store_error(self.url, e) from e
 
     def __repr__(self): return f"RunStore({_shown(self.url)!r})"
@@ -119,7 +129,7 @@ class RunStore:
         "Store one run with its tables; returns its run id."
         return self.add_runs([dict(kind=kind, strategy=strategy, tables=tables, **fields)])[0]
 
-# %% ../nbs/10_store.ipynb #97fe173a
+# %% ../nbs/10_store.ipynb #efe1cdc0
 def _select(q, kind, study):
     if kind is not None: q = q.where(_runs.c.kind.in_([kind] if isinstance(kind, str) else list(kind)))
     if study is not None: q = q.where(_runs.c.study == study)
@@ -156,7 +166,7 @@ def tables(self:RunStore, name:str, # table name, e.g. 'curves' or 'drift'
 
 RunStore.runs, RunStore.tables = runs, tables
 
-# %% ../nbs/10_store.ipynb #d215cbab
+# %% ../nbs/10_store.ipynb #9d940420
 def record_comparison(cmp, # a `ftcv.compare.Comparison`
                       url:str|Path|None=None, # the store's URL; default `DEFAULT_STORAGE`
                       dataset:str|Path='signs', # dataset name or folder
