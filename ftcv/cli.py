@@ -24,6 +24,9 @@ from .core import get_profile, seed_everything
 from .data import manifest_dls, test_dl, DATASETS
 from .models import pretrained_model, imagenet_topk, make_learner, WeightsError, _check_arch
 from .strategies import STRATEGIES
+from .store import RunStore, record_comparison
+from .search import search_command
+from .report import report_command
 from .compare import compare, folder_manifest, finished_runs, GPUMemoryError
 
 # %% ../nbs/08_cli.ipynb #270efd03
@@ -96,7 +99,8 @@ def _class_map(text:str) -> dict:
     return value
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='ftcv', description='Fine-tuning computer vision: strategies, measured.')
+    p = argparse.ArgumentParser(prog='ftcv', description='Fine-tuning computer vision: strategies, measured.',
+                                epilog='Also: `ftcv search --help` (Optuna search) and `ftcv report --help` (HTML report of a results store).')
     sub = p.add_subparsers(dest='command', required=True)
     c = sub.add_parser('check', help='quick check: data, ImageNet weights and a short training run')
     c.add_argument('--dataset', default='signs', help=f"bundled dataset ({', '.join(DATASETS)}) or a folder with manifest.csv")
@@ -120,6 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument('--profile', default=None, choices=['cpu', 'gpu', 'auto'], help='run size (default: auto)')
     m.add_argument('--out', type=Path, default=Path('ftcv-compare'), help='output folder (default: ftcv-compare)')
     m.add_argument('--resume', action='store_true', help='keep the finished runs in --out (same options) and run the rest')
+    m.add_argument('--storage', default=None, help='also record every run in this results store (SQLite path or SQLAlchemy URL), for `ftcv report`')
     m.add_argument('--no-lr-finder', dest='lr_finder', action='store_false', help="skip the LR-finder runs (frozen and unfrozen, once per seed) behind lr_finder.png")
     return p
 
@@ -142,17 +147,22 @@ def run_compare(args) -> int:
     for w in caught: print(f"ftcv compare: {w.message}", file=sys.stderr)
     print(f"ftcv compare: {len(names)} strategies x {args.seeds or prof.n_seeds} seeds, {args.arch}, profile {prof.name} "
           f"({prof.size} px, {prof.epochs} epochs, batch {prof.bs}), data {dataset}", flush=True)
+    store = RunStore(args.storage) if args.storage else None  # a store that cannot be opened fails before any training
     start = time.perf_counter()
     cmp = compare(dataset, args.arch, names, args.seeds or prof.n_seeds, prof, out=args.out, resume=args.resume, lr_finder=args.lr_finder,
                   lr=args.lr, class_map=args.class_map)
     print(cmp.summary_markdown())
     for note in cmp.notes(): print(note)
+    if store is not None: print(f"recorded {len(record_comparison(cmp, store.url, dataset, args.arch, prof))} runs in {store}")
     print(f"wrote {args.out}/ (results.csv, summary.csv, summary.md, tables as CSV, the widgets' figures as PNG, runs/; open_results() re-opens it) in {time.perf_counter() - start:.0f} s")
     return 0
 
 def main(argv:list|None=None # arguments (default: `sys.argv[1:]`)
         ) -> int:
     "Entry point of the `ftcv` command: 0 on success, 1 for a data error, 2 for a usage error, 130 when interrupted."
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ['search']: return search_command(argv[1:])
+    if argv[:1] == ['report']: return report_command(argv[1:])
     p = _parser()
     args = p.parse_args(argv)
     _check_out(p, args)

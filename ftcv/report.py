@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from optuna.visualization import matplotlib as ovm
 
 from .store import RunStore, StoreError, DEFAULT_STORAGE, load_comparison, optuna_storage, store_url
-from .compare import plot_comparison, plot_curves, plot_drift_heatmaps
+from .figures import comparison_figure, curves_figure, drift_figure, per_strategy
 from .search import SearchSpace, best_per_scientific
 
 # %% ../nbs/12_report.ipynb #ba528827
@@ -62,9 +62,9 @@ def _comparison_section(url:str) -> str:
     s = cmp.summary
     return ('<h2>Comparison of strategies</h2>'
             f'<p>{len(cmp.results)} runs: {", ".join(f"{k} ({v})" for k, v in s.runs.items())}.</p>' + _table(s.reset_index())
-            + _figure('Test accuracy per strategy', lambda: plot_comparison(cmp.results))
-            + _figure('Validation curves', lambda: plot_curves(cmp.curves))
-            + _figure('Drift from the pretrained weights', lambda: plot_drift_heatmaps(cmp.drift)))
+            + _figure('Test accuracy per strategy', lambda: comparison_figure(cmp.results))
+            + _figure('Validation curves', lambda: curves_figure(per_strategy(cmp.curves, ['phase', 'epoch'])))
+            + _figure('Drift from the pretrained weights', lambda: drift_figure(per_strategy(cmp.drift, ['epoch', 'group']))))
 
 def _study_section(study:optuna.Study, store:RunStore) -> str:
     attrs = study.user_attrs.get('ftcv', {})

@@ -24,3 +24,8 @@ def test_missing_dataset_exits_1_with_message():
 def test_missing_data_folder_exits_1(tmp_path):
     r = ftcv('check', FTCV_DATA=str(tmp_path))
     assert r.returncode == 1 and 'FTCV_DATA' in r.stderr and 'Traceback' not in r.stderr
+
+def test_store_that_cannot_be_opened_exits_1_before_training(tmp_path):
+    r = ftcv('compare', '--strategies', 'head', '--seeds', '1', '--out', str(tmp_path/'out'), '--storage', str(tmp_path/'no'/'such'/'dir'/'runs.db'))
+    assert r.returncode == 1 and 'Cannot open the results store' in r.stderr and 'Traceback' not in r.stderr
+    assert not (tmp_path/'out'/'runs').exists()  # nothing was trained
