@@ -9,7 +9,7 @@ __all__ = ['SUGGESTIONS', 'run_labels', 'lr_find_stages', 'suggestion_table', 'l
            'curves_figure', 'drift_table', 'drift_figure', 'histogram_figure', 'comparison_figure', 'per_strategy',
            'save_figures']
 
-# %% ../nbs/09_figures.ipynb #a40b3ff4
+# %% ../nbs/09_figures.ipynb #58a32a62
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 
 from .record import lr_find_spread
 
-# %% ../nbs/09_figures.ipynb #ed00065f
+# %% ../nbs/09_figures.ipynb #9c1d1c15
 def run_labels(df:pd.DataFrame # recorded rows with `strategy` and `seed`, or `run` columns
               ) -> pd.Series:
     "One label per row: 'strategy seed N' for `compare`'s rows, 'strategy' for means over seeds, else the `run` column, else 'run'."
@@ -36,7 +36,7 @@ def _with_labels(df:pd.DataFrame, runs:list|None, what:str) -> pd.DataFrame:
         df = df[df.label.isin(runs)]
     return df
 
-# %% ../nbs/09_figures.ipynb #dc97b239
+# %% ../nbs/09_figures.ipynb #c9067186
 SUGGESTIONS = ('valley', 'slide', 'minimum', 'steep')  # fastai's suggestion methods
 _METHOD_COLORS = dict(zip(SUGGESTIONS, ('tab:green', 'tab:purple', 'tab:orange', 'tab:red')))
 
@@ -87,7 +87,7 @@ def lr_finder_figure(curves:pd.DataFrame, # (stage,) seed, lr, loss: from `lr_fi
     fig.tight_layout()
     return fig
 
-# %% ../nbs/09_figures.ipynb #f5ac9600
+# %% ../nbs/09_figures.ipynb #b84af276
 def overfitting_onset(epochs:pd.DataFrame # one run's rows with epoch, train_loss, valid_loss
                      ) -> int|None:
     "The last epoch before validation loss first rises while training loss falls; None if that never happens."
@@ -95,7 +95,7 @@ def overfitting_onset(epochs:pd.DataFrame # one run's rows with epoch, train_los
     rising = (e.valid_loss.diff() > 0) & (e.train_loss.diff() < 0)
     return int(e.epoch.shift()[rising].iloc[0]) if rising.any() else None
 
-# %% ../nbs/09_figures.ipynb #fd7916ab
+# %% ../nbs/09_figures.ipynb #80dd6f2f
 def _lr_by_epoch(hypers:pd.DataFrame, batches:pd.DataFrame|None) -> pd.DataFrame:
     "Per-batch LRs with a fractional `epoch` x axis when the batches are known, else the batch index."
     if batches is None or batches.empty: return hypers.assign(x=hypers['iter'])
@@ -144,7 +144,7 @@ def curves_figure(epochs:pd.DataFrame, # per-epoch rows: `CurveRecorder.epochs` 
     fig.tight_layout()
     return fig
 
-# %% ../nbs/09_figures.ipynb #2eefe968
+# %% ../nbs/09_figures.ipynb #f35ac827
 def drift_table(drift:pd.DataFrame, # `DriftRecorder.group_drift`/`layer_drift` rows, or `Comparison.drift`
                 run:str|None=None # a run label (default: the only run, or the mean over all rows)
                ) -> pd.DataFrame:
@@ -176,7 +176,7 @@ def drift_figure(drift:pd.DataFrame, # group or layer drift rows (see `drift_tab
     else: fig.tight_layout()
     return fig
 
-# %% ../nbs/09_figures.ipynb #7613eb30
+# %% ../nbs/09_figures.ipynb #ff595c50
 def histogram_figure(histograms:pd.DataFrame, # `DriftRecorder.histograms` rows (run, epoch, layer, bin_left, bin_right, count)
                      layer:str|None=None, # layer name (default the first recorded)
                      epoch:float|None=None, # record point (default the last)
@@ -193,15 +193,16 @@ def histogram_figure(histograms:pd.DataFrame, # `DriftRecorder.histograms` rows 
     fig, axs = plt.subplots(1, len(labels), figsize=(4.6 * len(labels), 3.4), squeeze=False, sharey=True)
     for ax, label in zip(axs[0], labels):
         g = h[h.label == label]
-        for e, style in ((g.epoch.min(), dict(color='grey', alpha=0.5, label='pretrained')), (epoch, dict(color='tab:blue', label=f'epoch {epoch:g}'))):
+        last = epoch if epoch in set(g.epoch) else g.epoch.max()  # a run with fewer epochs shows its last one
+        for e, style in ((g.epoch.min(), dict(color='grey', alpha=0.5, label='pretrained')), (last, dict(color='tab:blue', label=f'epoch {last:g}'))):
             b = g[g.epoch == e]
-            ax.stairs(b['count'].values, np.r_[b.bin_left.values, b.bin_right.values[-1:]], fill=e != epoch, **style)
+            ax.stairs(b['count'].values, np.r_[b.bin_left.values, b.bin_right.values[-1:]], fill=e != last, **style)
         ax.set(title=f'{label}: {layer}', xlabel='weight', yscale='log'); ax.legend(fontsize=8)
     axs[0, 0].set_ylabel('count')
     fig.tight_layout()
     return fig
 
-# %% ../nbs/09_figures.ipynb #2915cc45
+# %% ../nbs/09_figures.ipynb #606e20d1
 def comparison_figure(results:pd.DataFrame, # one row per run: strategy, seed, metrics, seconds, trainable_params
                       metric:str='test_accuracy', # the column to compare
                       fraction:float|None=None, # keep only runs on this fraction of the training set
@@ -231,7 +232,7 @@ def comparison_figure(results:pd.DataFrame, # one row per run: strategy, seed, m
     fig.tight_layout()
     return fig
 
-# %% ../nbs/09_figures.ipynb #6fa91463
+# %% ../nbs/09_figures.ipynb #8584004f
 def _save(fig:plt.Figure, path:Path) -> Path:
     "Write `fig` as PNG through a temporary name (a half-written figure never replaces a good one) and close it."
     tmp = path.with_name(path.name + '.tmp')
