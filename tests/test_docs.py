@@ -2,25 +2,17 @@
 serves it on 127.0.0.1, and Debian's headless Chromium (driven by Playwright) opens the home page, an API page, the
 widgets page and the first lesson, checking content, images, the saved widget figure, internal links, console errors
 and that no request leaves 127.0.0.1. Set FTCV_DOCS_SITE to a built site folder to test it without rebuilding."""
-import os, socket, subprocess, sys, time, urllib.error, urllib.request
+import os, subprocess, sys, time, urllib.error, urllib.request
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, CHROMIUM, CHROMIUM_ARGS, require_chromium, free_port
 
-CHROMIUM = '/usr/bin/chromium'
-CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-                 '--disable-component-update', '--disable-sync', '--no-first-run']
 ARTEFACTS = ROOT/'.ci'/'out'/'docs'
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get('CI'): raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs it with apt-get install chromium.")
-    pytest.skip("needs Debian's chromium (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 playwright = pytest.importorskip('playwright.sync_api')
-
-def _free_port() -> int:
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory) -> Path:
@@ -37,7 +29,7 @@ def site(tmp_path_factory) -> Path:
 @pytest.fixture(scope='module')
 def base_url(site):
     "`python -m http.server` serving the site on 127.0.0.1."
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, '-m', 'http.server', str(port), '--bind', '127.0.0.1', '--directory', str(site)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f'http://127.0.0.1:{port}/'

@@ -1,25 +1,21 @@
 """Two `ftcv search` workers share one study on a real PostgreSQL server (Debian's packages, started on 127.0.0.1 for
 the test): every trial is recorded exactly once, in Optuna's tables and in ftcv's."""
-import glob, os, shutil, socket, subprocess, sys, tempfile, time
+import glob, os, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
 
-from ftcv.data import load_manifest
 from ftcv.store import RunStore, optuna_storage
+from conftest import free_port
 
 PG_BIN = next(iter(sorted(glob.glob('/usr/lib/postgresql/*/bin/pg_ctl'), reverse=True)), None)
 pytestmark = pytest.mark.skipif(PG_BIN is None, reason='PostgreSQL server binaries not installed (Debian: apt-get install postgresql)')
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
-
 @pytest.fixture(scope='module')
 def pg_url():
     "A throwaway PostgreSQL server on 127.0.0.1 (run as user postgres when the tests run as root) and a database ftcv."
-    bin_, port = Path(PG_BIN).parent, _free_port()
+    bin_, port = Path(PG_BIN).parent, free_port()
     root = Path(tempfile.mkdtemp(prefix='ftcv-pg-'))
     as_user = []
     if os.geteuid() == 0:
@@ -34,12 +30,6 @@ def pg_url():
         run(bin_/'pg_ctl', '-D', root/'data', '-m', 'immediate', 'stop')
         shutil.rmtree(root, ignore_errors=True)
 
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory):
-    "A manifest of 8 real sign-language photos per class and split."
-    root = tmp_path_factory.mktemp('tiny')
-    load_manifest('signs').groupby(['label', 'split']).head(8).to_csv(root/'manifest.csv', index=False)
-    return root
 
 def test_two_workers_one_study(pg_url, tiny, tmp_path):
     n, study = 6, 'two-workers'

@@ -5,15 +5,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from ftcv.data import load_manifest
 from ftcv.store import RunStore, optuna_storage
 
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory):
-    "A manifest of 8 real sign-language photos per class and split."
-    root = tmp_path_factory.mktemp('tiny')
-    load_manifest('signs').groupby(['label', 'split']).head(8).to_csv(root/'manifest.csv', index=False)
-    return root
 
 def search_args(data, url, study, trials, *more):
     return [sys.executable, '-m', 'ftcv.search', str(data), '--strategy', 'head', '--trials', str(trials), '--storage', url,

@@ -1,27 +1,19 @@
 """The widgets in a real browser: Voila serves a notebook that re-opens an `ftcv compare` results folder, Playwright
 drives Debian's headless Chromium, changes controls and checks that the figures change and the page logs no error."""
-import os, shutil, socket, subprocess, sys, time, urllib.error, urllib.request
+import os, shutil, subprocess, sys, time, urllib.error, urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, CHROMIUM, CHROMIUM_ARGS, require_chromium, free_port
 
-CHROMIUM = '/usr/bin/chromium'
-CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-                 '--disable-component-update', '--disable-sync', '--no-first-run']
 ARTEFACTS = ROOT/'.ci'/'out'/'browser'
 # Voila's page template asks a CDN for Font Awesome; offline it would fail, so the test answers it with an empty
 # stylesheet and checks that nothing else outside 127.0.0.1 was requested.
 KNOWN_OUTSIDE = ('font-awesome', 'fontawesome')
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get('CI'): raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs it with apt-get install chromium.")
-    pytest.skip("needs Debian's chromium (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 playwright = pytest.importorskip('playwright.sync_api')
-
-def _free_port() -> int:
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 @pytest.fixture(scope='module')
 def results_folder(tmp_path_factory) -> Path:
@@ -36,7 +28,7 @@ def voila_url(results_folder, tmp_path_factory):
     "Voila serving tests/browser/widgets.ipynb on 127.0.0.1 with FTCV_RESULTS pointing at the results folder."
     work = tmp_path_factory.mktemp('voila')
     shutil.copy(ROOT/'tests'/'browser'/'widgets.ipynb', work/'widgets.ipynb')
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, FTCV_RESULTS=str(results_folder), MPLBACKEND='module://matplotlib_inline.backend_inline')
     log = open(work/'voila.log', 'w')
     proc = subprocess.Popen([sys.executable, '-m', 'voila', 'widgets.ipynb', '--no-browser', f'--port={port}',
