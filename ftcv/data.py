@@ -6,7 +6,8 @@ Docs: https://ftcv.github.io/ftcv/data.html.md"""
 
 # %% auto #0
 __all__ = ['SPLIT_SEED', 'DATASETS', 'sha256_file', 'stratified_split', 'build_signs', 'build_cifar', 'dataset_root',
-           'load_manifest', 'ImageError', 'load_rgb', 'scan_images', 'RGBImage', 'manifest_dls', 'test_dl']
+           'load_manifest', 'ImageError', 'load_rgb', 'scan_images', 'RGBImage', 'manifest_dls', 'test_dl',
+           'subset_manifest', 'build_digits']
 
 # %% ../nbs/01_data.ipynb #6353d0bc
 import hashlib
@@ -220,3 +221,48 @@ def test_dl(dls:DataLoaders, # from `manifest_dls`
     rows = dls.manifest[dls.manifest.split == split]
     if rows.empty: raise ValueError(f"The manifest has no {split!r} rows.")
     return dls.test_dl(rows, with_labels=True)
+
+# %% ../nbs/01_data.ipynb #4dca55af
+def subset_manifest(dataset:str|Path, # bundled name or folder with manifest.csv
+                    out:Path|str, # folder to write manifest.csv into (created)
+                    per_class:int|dict, # images kept per class, or {class: count}
+                    split:str='train', # the split that is sampled; the others are kept whole
+                    seed:int=0 # shuffling seed; smaller samples with one seed are subsets of larger ones
+                   ) -> pd.DataFrame:
+    "Write `out/manifest.csv`: `per_class` rows per class of `split` (a nested, seeded sample), every other row unchanged."
+    df = load_manifest(dataset)
+    rows = df[df.split == split]
+    if rows.empty: raise ValueError(f"{dataset!r} has no {split!r} rows to sample from.")
+    counts = per_class if isinstance(per_class, dict) else {c: per_class for c in rows.label.unique()}
+    unknown = set(map(str, counts)) - set(rows.label)
+    if unknown: raise ValueError(f"per_class names class(es) {sorted(unknown)} that {dataset!r} has no {split!r} rows of.")
+    rng = np.random.default_rng(seed)
+    kept = []
+    for label, n in counts.items():
+        of_class = rows[rows.label == str(label)]
+        if not isinstance(n, (int, np.integer)) or n < 1 or n > len(of_class):
+            raise ValueError(f"per_class[{label!r}]={n!r}: use a whole number from 1 to {len(of_class)} "
+                             f"(the {split!r} images of that class).")
+        kept.append(of_class.iloc[rng.permutation(len(of_class))[:n]])
+    sub = pd.concat([*kept, df[df.split != split]], ignore_index=True)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    sub.to_csv(Path(out)/'manifest.csv', index=False)
+    return sub
+
+# %% ../nbs/01_data.ipynb #e162e3f3
+def build_digits(dest:Path|str, # output folder; `images/` and `manifest.csv` are written there
+                 seed:int=SPLIT_SEED # split seed
+                ) -> pd.DataFrame:
+    "scikit-learn's 8x8 handwritten digits as greyscale PNGs with a 70/15/15 stratified manifest."
+    from sklearn.datasets import load_digits
+    digits, dest = load_digits(), Path(dest)
+    rows = []
+    for i, (img, label) in enumerate(zip(digits.images, digits.target)):
+        out = dest/'images'/str(label)/f'{i:04d}.png'
+        out.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((img * 255 / 16).round().astype(np.uint8), 'L').save(out)
+        rows.append(dict(path=str(out.relative_to(dest)), label=str(label), sha256=sha256_file(out)))
+    df = pd.DataFrame(rows)
+    df.insert(2, 'split', stratified_split(df.label, seed=seed))
+    df.to_csv(dest/'manifest.csv', index=False)
+    return df
