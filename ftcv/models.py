@@ -11,6 +11,7 @@ __all__ = ['BUNDLED_WEIGHTS', 'TORCHVISION_ARCHS', 'IMAGENET_CLASSES', 'WeightsE
 
 # %% ../nbs/02_models.ipynb #6d61befd
 import lzma
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +76,7 @@ def install_bundled_weights(arch:str, # a key of `BUNDLED_WEIGHTS`
         raise WeightsError(f"The bundled weights {src} are missing. Restore data/weights from the repository, or put "
                            f"{w.file} (sha256 {w.sha256}) in {dest.parent}.")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + '.partial')
+    tmp = dest.with_name(f'{dest.name}.{os.getpid()}.partial')  # one per process: concurrent installs never share it
     _decompress(src, tmp, w.sha256)
     got = sha256_file(tmp)
     if got != w.sha256:
