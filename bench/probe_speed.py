@@ -47,7 +47,7 @@ def main():
     quiet()
     header('Benchmark 2: cached-feature probe vs fastai frozen body', args)
     prof = get_profile('cpu', size=32 if args.quick else 64, bs=BS)
-    epochs, seeds = (2, [0]) if args.quick else (4, [0, 1, 2])
+    epochs, seeds = (2, [0]) if args.quick else (4, [0, 1, 2, 3, 4])
     res = {'same': [], 'probe': []}
     for seed in seeds:
         r = interleaved({'same': lambda: fastai_frozen(prof, seed, epochs, True), 'probe': lambda: cached_probe(prof, seed, epochs)}, 1)

@@ -6,14 +6,16 @@ Docs: https://ftcv.github.io/ftcv/strategies.html.md"""
 
 # %% auto #0
 __all__ = ['BN_POLICIES', 'BODY_RUNS', 'CIFAR10_TO_IMAGENET', 'SCRATCH_LR', 'FULL_LR', 'STRATEGIES', 'Run', 'BatchStatsBN',
-           'bn_callbacks', 'training_callbacks', 'head', 'bottleneck_features', 'probe', 'ClassMapHead', 'last_layer',
-           'full', 'discriminative', 'gradual_schedule', 'gradual', 'plot_schedule', 'lpft', 'scratch',
+           'bn_callbacks', 'training_callbacks', 'BestWeights', 'head', 'bottleneck_features', 'probe', 'ClassMapHead',
+           'last_layer', 'full', 'discriminative', 'gradual_schedule', 'gradual', 'plot_schedule', 'lpft', 'scratch',
            'fastai_default', 'get_strategy']
 
 # %% ../nbs/06_strategies.ipynb #6abed34c
 import hashlib
 import json
 import math
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,7 @@ import pandas as pd
 import torch
 from torch import nn
 from fastai.vision.all import (Learner, DataLoaders, Callback, BnFreeze, Normalize, imagenet_stats, accuracy,
-                               CrossEntropyLossFlat, params, create_body, Resize, model_meta)
+                               CrossEntropyLossFlat, params, create_body, Resize, model_meta, apply_init)
 from fastai.callback.tracker import EarlyStoppingCallback, SaveModelCallback, ReduceLROnPlateau
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
@@ -90,8 +92,23 @@ def training_callbacks(early_stop:int|None=None, # patience of fastai's `EarlySt
     cbs = []
     if early_stop: cbs.append(EarlyStoppingCallback(monitor='valid_loss', patience=early_stop))
     if reduce_on_plateau: cbs.append(ReduceLROnPlateau(monitor='valid_loss', patience=reduce_on_plateau))
-    if save_best: cbs.append(SaveModelCallback(monitor='valid_loss', fname='best', with_opt=False))
+    if save_best: cbs.append(BestWeights())
     return cbs
+
+class BestWeights(SaveModelCallback):
+    "fastai's `SaveModelCallback` on valid_loss, checkpointing into a temporary folder of its own (removed after the fit), so runs sharing a working directory never overwrite each other's best weights."
+    def __init__(self): super().__init__(monitor='valid_loss', fname='best', with_opt=False); self._tmp = None
+    def before_fit(self):
+        self._tmp, self._model_dir = Path(tempfile.mkdtemp(prefix='ftcv-best-')), self.learn.model_dir
+        self.learn.model_dir = self._tmp
+        super().before_fit()
+    def after_epoch(self):
+        if self._tmp is not None: super().after_epoch()  # only inside the fit: a later `validate` calls after_epoch too
+    def after_fit(self, **kwargs):
+        try: self.learn.load(self.fname, with_opt=False, weights_only=True)  # fastai's own reload unpickles (weights_only=False)
+        finally:
+            self.learn.model_dir = self._model_dir
+            shutil.rmtree(self._tmp, ignore_errors=True); self._tmp = None
 
 def _learner(dls, arch, seed, profile, bn='fastai', cbs=None, build=grouped_learner, **kwargs) -> Learner:
     "A seeded learner from `build(dls, arch, ...)` with BatchNorm policy `bn`, both recorders and `cbs`."
@@ -173,11 +190,14 @@ def bottleneck_features(learn:Learner, # a learner whose `model[0]` is the pretr
 def _linear_learner(dls, arch, profile=None, train_bn=True, features=None, **kwargs) -> Learner:
     "A fastai learner training one linear layer on cached features (batches of at most the training set: fastai drops an incomplete one); its test set is the test features."
     (xtr, ytr), (xva, yva), (xte, yte) = features
+    # The features are tensors in memory: DataLoader worker processes would only add a fork per epoch and pickling
+    # per batch, which took 80% of the head's training time (bench/probe_speed.py).
     fdls = DataLoaders.from_dsets(torch.utils.data.TensorDataset(xtr, ytr), torch.utils.data.TensorDataset(xva, yva),
-                                  bs=min(64, len(xtr)), device=profile.device if profile else None)
+                                  bs=min(64, len(xtr)), num_workers=0, device=profile.device if profile else None)
     fdls.vocab = dls.vocab
-    learn = Learner(fdls, nn.Sequential(nn.Linear(xtr.shape[1], len(dls.vocab))), loss_func=CrossEntropyLossFlat(),
-                    metrics=accuracy)
+    linear = nn.Linear(xtr.shape[1], len(dls.vocab))
+    apply_init(linear, nn.init.kaiming_normal_)  # as fastai's `vision_learner` initialises a new head
+    learn = Learner(fdls, nn.Sequential(linear), loss_func=CrossEntropyLossFlat(), metrics=accuracy)
     learn.group_names, learn.arch_name = ['head'], arch
     learn.eval_dl = fdls.valid.new(torch.utils.data.TensorDataset(xte, yte))
     return learn
