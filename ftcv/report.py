@@ -48,13 +48,13 @@ def _table(df:pd.DataFrame, floatfmt:str='{:.4g}', index:bool=False) -> str:
 
 def _figure(title:str, make) -> str:
     "`make()` drawn as an image, or a note saying why it could not be drawn (e.g. too few trials)."
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), plt.rc_context():  # Optuna's plots call plt.style.use('ggplot'): keep it to this figure
         warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
         try: out = make()
         except (ValueError, RuntimeError, ZeroDivisionError) as e: return f'<p class="note">{html.escape(title)}: not drawn ({html.escape(str(e))}).</p>'
-    fig = out.figure if hasattr(out, 'figure') else out
-    fig = fig.figure if not isinstance(fig, plt.Figure) and hasattr(fig, 'figure') else fig
-    return f'<h3>{html.escape(title)}</h3>' + fig_html(fig, title)
+        fig = out.figure if hasattr(out, 'figure') else out
+        fig = fig.figure if not isinstance(fig, plt.Figure) and hasattr(fig, 'figure') else fig
+        return f'<h3>{html.escape(title)}</h3>' + fig_html(fig, title)
 
 # %% ../nbs/12_report.ipynb #accfc0e1
 def _comparison_section(url:str) -> str:

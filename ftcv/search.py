@@ -126,7 +126,7 @@ class EpochPruning(FastAIV2PruningCallback):
         TrackerCallback.after_epoch(self)
         self.step += 1
         self.trial.report(float(self.recorder.final_record[self.idx]), step=self.step)
-        if self.trial.should_prune():
+        if self.epoch < self.n_epoch - 1 and self.trial.should_prune():  # after a fit's last epoch pruning saves nothing and loses the result
             self.pruned = True
             raise CancelFitException()
 
