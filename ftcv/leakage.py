@@ -8,8 +8,7 @@ Docs: https://ftcv.github.io/ftcv/leakage.html.md"""
 __all__ = ['SPLITS', 'LEAK_METHODS', 'PLANTS', 'image_fingerprints', 'hamming_matrix', 'image_embeddings', 'plant_duplicates',
            'LeakReport', 'leak_summary', 'find_leaks']
 
-# %% ../nbs/13_leakage.ipynb #d8b5e7f2
-import io
+# %% ../nbs/13_leakage.ipynb #ecfcf50b
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from .core import Profile, get_profile
 from .data import load_manifest, load_rgb, sha256_file, manifest_dls, test_dl
 from .groups import grouped_learner
 
-# %% ../nbs/13_leakage.ipynb #440710eb
+# %% ../nbs/13_leakage.ipynb #d95b1abe
 SPLITS = ('train', 'valid', 'test')  # a pair's `split_a` comes before its `split_b` in this order
 LEAK_METHODS = ('sha256', 'phash', 'embedding')
 
@@ -40,7 +39,7 @@ def image_fingerprints(paths:list, # image files
                          phash_mirror=str(imagehash.phash(ImageOps.mirror(img), hash_size))))
     return pd.DataFrame(rows, columns=['path', 'sha256', 'phash', 'phash_mirror'])
 
-# %% ../nbs/13_leakage.ipynb #421c0ea2
+# %% ../nbs/13_leakage.ipynb #5c914459
 def _hash_bits(hexes) -> np.ndarray:
     "Hex perceptual hashes as an (n, bits) boolean matrix."
     return np.stack([imagehash.hex_to_hash(h).hash.flatten() for h in hexes])
@@ -52,7 +51,7 @@ def hamming_matrix(a:np.ndarray, # (n, bits) booleans
     a, b = a.astype(np.float32), b.astype(np.float32)
     return np.rint(a @ (1 - b).T + (1 - a) @ b.T).astype(np.int32)
 
-# %% ../nbs/13_leakage.ipynb #0590ad89
+# %% ../nbs/13_leakage.ipynb #a26f11eb
 @torch.no_grad()
 def image_embeddings(dataset:str|Path, # bundled name or folder with manifest.csv
                      arch:str='mobilenet_v2', # pretrained architecture whose body embeds the images
@@ -74,12 +73,10 @@ def image_embeddings(dataset:str|Path, # bundled name or folder with manifest.cs
     emb[torch.from_numpy(np.concatenate(order))] = torch.cat(parts)
     return nn.functional.normalize(emb, dim=1)
 
-# %% ../nbs/13_leakage.ipynb #36eca5f1
-def _jpeg(img:Image.Image) -> Image.Image: return img  # the alteration is the JPEG re-save at quality 40
-
+# %% ../nbs/13_leakage.ipynb #0cf153c7
 PLANTS = {  # how a planted copy differs from its source image
     'copy': None,  # the file's bytes, unchanged
-    'reencode': _jpeg,  # saved again as JPEG at quality 40
+    'reencode': lambda img: img,  # saved again as JPEG at quality 40 (the alteration is the re-save)
     'resize': lambda img: img.resize((max(1, round(img.width * 0.6)), max(1, round(img.height * 0.6))), Image.Resampling.BILINEAR),  # 60% of the side
     'mirror': ImageOps.mirror,  # flipped left to right
     'brightness': lambda img: Image.fromarray(np.clip(np.asarray(img, np.int16) + 30, 0, 255).astype(np.uint8)),  # +30 grey levels
@@ -113,7 +110,7 @@ def plant_duplicates(dataset:str|Path, # bundled name or folder with manifest.cs
     df.to_csv(out/'manifest.csv', index=False)
     return df
 
-# %% ../nbs/13_leakage.ipynb #703798cc
+# %% ../nbs/13_leakage.ipynb #23caeeff
 @dataclass
 class LeakReport:
     "Pairs of images across splits found alike, and a one-line summary."
