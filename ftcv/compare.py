@@ -18,7 +18,6 @@ import os
 import shutil
 import time
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -28,14 +27,13 @@ import matplotlib
 import matplotlib.pyplot as plt
 import torch
 
-from fastai.vision.all import Callback, CancelFitException, Recorder, defaults, noop
-from fastai.callback.progress import ProgressCallback
+from fastai.vision.all import Callback, CancelFitException, Recorder
 
 from .core import Profile, get_profile
 from .data import manifest_dls, test_dl, stratified_split, dataset_root, load_manifest, scan_images, sha256_file
 from .models import IMAGENET_CLASSES, fastai_arch
 from .strategies import STRATEGIES, CIFAR10_TO_IMAGENET, get_strategy, Run
-from .record import evaluate, _epoch_values
+from .record import evaluate, quiet_training, _epoch_values
 from .groups import grouped_learner
 from .figures import lr_find_stages, save_figures
 
@@ -321,18 +319,6 @@ def _row(run:Run, dls, guard:DivergenceGuard|None=None) -> dict:
                 epochs=len(ep), seconds=round(run.seconds, 2), trainable_params=run.trainable,
                 **{f'drift_{g}': v for g, v in final.items()}, notes=json.dumps(scalars))
 
-class _NoLogger(Callback):
-    "No per-epoch table from the learner: `compare` prints one line per run instead."
-    order = -10
-    def before_fit(self): self.learn.logger = noop
-
-@contextmanager
-def _without_progress_bars():
-    old = defaults.callbacks
-    defaults.callbacks = [c for c in old if c is not ProgressCallback]
-    try: yield
-    finally: defaults.callbacks = old
-
 def _applicable(name:str, classes:list, class_map:dict|None) -> str|None:
     if name == 'last_layer' and class_map is None and not set(classes) <= set(CIFAR10_TO_IMAGENET):
         return "needs a class map to ImageNet: the dataset's classes are not ImageNet classes (pass a class map)"
@@ -368,8 +354,8 @@ def lr_finder_tables(dataset:str|Path, # bundled dataset name or folder with man
                      num_it:int=50 # LR steps per run
                     ) -> dict:
     "`lr_curves` and `lr_suggestions` of fastai's LR finder on the pretrained model, frozen and unfrozen, per seed."
-    make = lambda seed: grouped_learner(manifest_dls(dataset, profile, seed=seed), arch, profile=profile, cbs=[_NoLogger()])
-    with _without_progress_bars(): curves, suggestions = lr_find_stages(make, seeds, num_it=num_it)
+    make = lambda seed: grouped_learner(manifest_dls(dataset, profile, seed=seed), arch, profile=profile)
+    with quiet_training(): curves, suggestions = lr_find_stages(make, seeds, num_it=num_it)
     return dict(lr_curves=curves, lr_suggestions=suggestions)
 
 def compare(dataset:str|Path='signs', # bundled dataset name or folder with manifest.csv
@@ -424,8 +410,8 @@ def compare(dataset:str|Path='signs', # bundled dataset name or folder with mani
             dls = manifest_dls(dataset, profile, seed=seed)
             guard = DivergenceGuard()
             try:
-                with _without_progress_bars():
-                    run = get_strategy(name)(dls, arch, seed=seed, profile=profile, cbs=[_NoLogger(), guard],
+                with quiet_training():
+                    run = get_strategy(name)(dls, arch, seed=seed, profile=profile, cbs=[guard],
                                              **_strategy_kwargs(name, lr, class_map))
                     row = _row(run, dls, guard)
             except torch.cuda.OutOfMemoryError as e:

@@ -17,7 +17,6 @@ import sys
 import time
 import tomllib
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -26,14 +25,12 @@ import pandas as pd
 from optuna.trial import TrialState
 from optuna_integration import FastAIV2PruningCallback
 from fastai.callback.core import CancelFitException
-from fastai.callback.progress import ProgressCallback
 from fastai.callback.tracker import TrackerCallback
-from fastai.vision.all import Callback, defaults, noop
 
 from .core import Profile, get_profile
 from .data import manifest_dls, test_dl, DATASETS
 from .models import WeightsError
-from .record import evaluate
+from .record import evaluate, quiet_training
 from .strategies import STRATEGIES, BN_POLICIES, get_strategy
 from .store import RunStore, StoreError, DEFAULT_STORAGE, optuna_storage
 
@@ -135,18 +132,6 @@ class EpochPruning(FastAIV2PruningCallback):
         if self.pruned: raise optuna.TrialPruned(f"Trial was pruned after epoch {self.step}.")
 
 # %% ../nbs/11_search.ipynb #32aad4cf
-class _NoLogger(Callback):
-    order = -10
-    def before_fit(self): self.learn.logger = noop
-
-@contextmanager
-def _quiet():
-    "No progress bars and no per-epoch tables from the learners made inside."
-    old = defaults.callbacks
-    defaults.callbacks = [c for c in old if c is not ProgressCallback]
-    try: yield
-    finally: defaults.callbacks = old
-
 def train_config(dataset:str|Path, # bundled dataset name or folder with manifest.csv
                  strategy:str, # strategy name
                  params:dict, # strategy keyword arguments, plus `size`/`bs` for the data and `arch`
@@ -160,7 +145,7 @@ def train_config(dataset:str|Path, # bundled dataset name or folder with manifes
     data = {k: params.pop(k) for k in DATA_PARAMS if k in params}
     arch = params.pop('arch', arch)
     dls = manifest_dls(dataset, profile, seed=seed, **data)
-    with _quiet(): run = get_strategy(strategy)(dls, arch, seed=seed, profile=profile, cbs=[_NoLogger(), *(cbs or [])], **params)
+    with quiet_training(): run = get_strategy(strategy)(dls, arch, seed=seed, profile=profile, cbs=cbs, **params)
     return run, dls
 
 def _run_record(learn, seconds:float, state:str) -> tuple:
