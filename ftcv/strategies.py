@@ -17,6 +17,7 @@ import math
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -85,13 +86,16 @@ def bn_callbacks(policy:str='fastai' # one of `BN_POLICIES`
 
 # %% ../nbs/06_strategies.ipynb #a5e34d6f
 def training_callbacks(early_stop:int|None=None, # patience of fastai's `EarlyStoppingCallback` on valid_loss
-                       reduce_on_plateau:int|None=None, # patience of fastai's `ReduceLROnPlateau`
-                       save_best:bool=False # fastai's `SaveModelCallback`: keep and reload the best epoch's weights
+                       reduce_on_plateau:int|None=None, # patience of fastai's `ReduceLROnPlateau` (for `learn.fit`; one-cycle overrides it)
+                       save_best:bool=False # keep and reload the best epoch's weights (`BestWeights`, fastai's `SaveModelCallback`)
                       ) -> list:
     "fastai's own early-stopping, reduce-LR-on-plateau and best-checkpoint callbacks, as asked."
     cbs = []
     if early_stop: cbs.append(EarlyStoppingCallback(monitor='valid_loss', patience=early_stop))
-    if reduce_on_plateau: cbs.append(ReduceLROnPlateau(monitor='valid_loss', patience=reduce_on_plateau))
+    if reduce_on_plateau:
+        warnings.warn("ReduceLROnPlateau changes nothing under fit_one_cycle, which every ftcv strategy trains with (its schedule "
+                      "sets the LR at every batch): pass it to `learn.fit` with a constant LR instead.", stacklevel=2)
+        cbs.append(ReduceLROnPlateau(monitor='valid_loss', patience=reduce_on_plateau))
     if save_best: cbs.append(BestWeights())
     return cbs
 
