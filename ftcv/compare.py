@@ -11,7 +11,6 @@ __all__ = ['IMAGE_SUFFIXES', 'MIN_PER_CLASS', 'DONE', 'folder_manifest', 'skippe
 
 # %% ../nbs/07_compare.ipynb #0b2e2bfe
 import difflib
-import inspect
 import json
 import math
 import os
@@ -28,13 +27,15 @@ import matplotlib.pyplot as plt
 import torch
 
 from fastai.vision.all import Callback, CancelFitException, Recorder
+from fastprogress.fastprogress import master_bar
 
 from .core import Profile, get_profile
 from .data import manifest_dls, test_dl, stratified_split, dataset_root, load_manifest, scan_images, sha256_file
-from .models import IMAGENET_CLASSES, fastai_arch
+from .models import IMAGENET_CLASSES, fastai_arch, pretrained_model
 from .strategies import STRATEGIES, CIFAR10_TO_IMAGENET, get_strategy, Run
 from .record import evaluate, quiet_training, _epoch_values
-from .groups import grouped_learner
+from .groups import grouped_learner, group_names
+from .stats import paired_table, interval_text, plateau
 from .figures import lr_find_stages, save_figures
 
 # %% ../nbs/07_compare.ipynb #e2a024dd
@@ -143,19 +144,25 @@ def _imagenet_id(t, c, ids:dict) -> int:
     hint = f"; did you mean {', '.join(map(repr, close))}?" if close else " (see ftcv.models.IMAGENET_CLASSES)."
     raise ValueError(f"Class {c!r} maps to {t!r}, which is not an ImageNet class id (0-999) or name{hint}")
 
-# %% ../nbs/07_compare.ipynb #5c71781d
+# %% ../nbs/07_compare.ipynb #c4c6ad25
 @dataclass
 class Comparison:
-    "Results of `compare`: one row per run, a mean +- std summary, the recorded curves and drift, and what was left out."
+    "Results of `compare`: one row per run, a summary with paired intervals against a baseline, the recorded curves and drift, and what was left out."
     results: pd.DataFrame  # one row per (strategy, seed)
     curves: pd.DataFrame  # per-epoch curves of every run
     drift: pd.DataFrame  # per-epoch group drift of every run
     skipped: dict  # strategy -> why it was not run
     skipped_files: pd.DataFrame|None = None  # images left out of the data (path, reason)
     more: dict = field(default_factory=dict)  # further per-run tables, name -> DataFrame
+    baseline: str|None = None  # the strategy every other one is compared with (default: fastai_default if it ran, else the first)
+    budget: str = 'equal'  # 'equal': every strategy the same epochs; 'recipe': each its own recipe's length
+    notes_extra: list = field(default_factory=list)  # more lines for the report (one-time work, ...)
 
     def __post_init__(self):
         if self.skipped_files is None: self.skipped_files = pd.DataFrame(columns=['path', 'reason'])
+        ran = list(dict.fromkeys(self.results.strategy)) if len(self.results) else []
+        if self.baseline is None or self.baseline not in ran:
+            self.baseline = 'fastai_default' if 'fastai_default' in ran else (ran[0] if ran else None)
 
     @property
     def tables(self) -> dict:
@@ -171,31 +178,49 @@ class Comparison:
 
     @property
     def summary(self) -> pd.DataFrame:
-        "Mean and std over seeds per strategy, best test accuracy first."
-        cols = ['test_accuracy', 'test_f1_macro', 'best_valid_accuracy', 'seconds', 'trainable_params']
-        g = self.results.groupby('strategy')[cols]
-        s = g.mean().add_suffix('_mean').join(g.std(ddof=1).fillna(0).add_suffix('_std')).join(g.size().rename('runs'))
+        "Per strategy, in the planned order: budget (epochs, steps), seconds, parameters, test accuracy with its 95% interval, the paired difference to the baseline with its interval and verdict, and how many runs converged."
+        r = self.results
+        g = r.groupby('strategy', sort=False)
+        first = lambda c: g[c].mean() if c in r else np.nan
+        s = pd.DataFrame({'runs': g.size(), 'epochs': first('epochs'), 'steps': first('steps'), 'train_seconds': first('seconds'),
+                          'setup_seconds': first('setup_seconds'), 'trainable_params': first('trainable_params'),
+                          'test_f1_macro_mean': first('test_f1_macro')})
+        p = paired_table(r, 'test_accuracy', self.baseline)
+        s = s.join(p[['mean', 'low', 'high', 'diff', 'diff_low', 'diff_high', 'verdict', 'seeds_needed']].rename(
+            columns={'mean': 'test_accuracy_mean', 'low': 'test_accuracy_low', 'high': 'test_accuracy_high'}))
+        s['converged'] = g.converged.sum().astype(int) if 'converged' in r else 0
         s['diverged'] = self.diverged.groupby('strategy').size().reindex(s.index).fillna(0).astype(int)
-        return s.sort_values('test_accuracy_mean', ascending=False)
+        return s
 
     def summary_markdown(self) -> str:
-        "The summary as a markdown table with mean +- std cells."
+        "The summary as a markdown table, with what the budget column means above it."
         s = self.summary
-        pm = lambda c, f: [f"{m:{f}} +- {d:{f}}" for m, d in zip(s[f'{c}_mean'], s[f'{c}_std'])]
-        t = pd.DataFrame({'strategy': s.index, 'runs': s.runs, 'test accuracy': pm('test_accuracy', '.3f'),
-                          'test macro F1': pm('test_f1_macro', '.3f'), 'seconds': pm('seconds', '.1f'),
-                          'trained params': [f"{v:,.0f}" for v in s.trainable_params_mean]})
-        return t.to_markdown(index=False)
+        ci = lambda m, lo, hi, signed=False: interval_text(m, lo, hi, signed=signed)
+        t = pd.DataFrame({'strategy': s.index, 'runs': s.runs, 'epochs': s.epochs.map('{:.0f}'.format), 'steps': s.steps.map('{:.0f}'.format),
+                          'train s': s.train_seconds.map('{:.1f}'.format), 'setup s': s.setup_seconds.map('{:.1f}'.format),
+                          'trained params': [f"{v:,.0f}" for v in s.trainable_params],
+                          'test accuracy [95% CI]': [ci(*v) for v in zip(s.test_accuracy_mean, s.test_accuracy_low, s.test_accuracy_high)],
+                          f'vs {self.baseline} [95% CI]': ['baseline' if i == self.baseline else ci(d, lo, hi, True)
+                                                             for i, d, lo, hi in zip(s.index, s['diff'], s.diff_low, s.diff_high)],
+                          'verdict': s.verdict, 'converged': [f"{c}/{n}" for c, n in zip(s.converged, s.runs)]})
+        head = ("Equal budgets: every strategy made the same number of passes over the training images (epochs); steps and seconds show what a pass costs."
+                if self.budget == 'equal' else
+                "UNEQUAL BUDGETS: each strategy ran its own recipe's length (see epochs), so differences mix method and training time.")
+        return (f"{head} Intervals are 95% Student-t over seeds; differences are paired by seed. Rows are in the planned order, "
+                f"not ranked.\n\n" + t.to_markdown(index=False))
 
     def notes(self) -> list:
-        "One line per strategy not run, diverged run and skipped image file."
+        "One line per strategy not run, diverged run, unconverged run and skipped image file, then the extra notes."
+        r = self.results
+        unconv = r[~r.converged.astype(bool)] if 'converged' in r else r.iloc[:0]
         return ([f"{k} not run: {v}." for k, v in self.skipped.items()] +
-                [f"{r.strategy} seed {r.seed} diverged (loss NaN or infinite) in epoch {r.diverged_epoch:.0f}: stopped, "
-                 "its best weights restored and scored." for r in self.diverged.itertuples()] +
-                [f"skipped file: {why}" for why in self.skipped_files.reason])
+                [f"{x.strategy} seed {x.seed} diverged (loss NaN or infinite) in epoch {x.diverged_epoch:.0f}: stopped, "
+                 "its best weights restored and scored." for x in self.diverged.itertuples()] +
+                [f"{x.strategy} seed {x.seed} did not converge: {x.converged_why}." for x in unconv.itertuples()] +
+                [f"skipped file: {why}" for why in self.skipped_files.reason] + list(self.notes_extra))
 
     def report_markdown(self) -> str:
-        "The summary table followed by the notes (strategies not run, diverged runs, skipped images)."
+        "The summary table followed by the notes (strategies not run, diverged and unconverged runs, skipped images)."
         return self.summary_markdown() + ''.join(f"\n\n{n}" for n in self.notes())
 
     def _repr_markdown_(self): return self.report_markdown()
@@ -281,13 +306,13 @@ def finished_runs(out:Path|str # a comparison's folder
     runs = [r for d in sorted((Path(out)/'runs').glob('*-seed*')) if d.is_dir() and (r := _load_run(d))]
     return {(r['row']['strategy'], r['row']['seed']): r for r in runs}
 
-def _comparison(records:list, skipped:dict, skipped_files:pd.DataFrame) -> Comparison:
+def _comparison(records:list, skipped:dict, skipped_files:pd.DataFrame, baseline:str|None=None, budget:str='equal') -> Comparison:
     "A `Comparison` from run records (`row` and `tables` each), in the order given."
     names = list(dict.fromkeys(n for r in records for n in r['tables']))
     tables = {n: pd.concat([r['tables'][n] for r in records if n in r['tables']], ignore_index=True) for n in names}
     empty = pd.DataFrame(columns=['strategy', 'seed'])
     return Comparison(pd.DataFrame([r['row'] for r in records]), tables.pop('curves', empty), tables.pop('drift', empty),
-                      skipped, skipped_files, tables)
+                      skipped, skipped_files, tables, baseline, budget)
 
 def load_comparison(folder:Path|str # written by `compare(out=...)` or `ftcv compare --out`
                    ) -> Comparison:
@@ -298,9 +323,10 @@ def load_comparison(folder:Path|str # written by `compare(out=...)` or `ftcv com
     plan = json.loads((folder/'plan.json').read_text())
     done = finished_runs(folder)
     records = [done[(n, s)] for n in plan['strategies'] for s in plan['seeds'] if (n, s) in done]
-    return _comparison(records, plan['skipped'], pd.DataFrame(plan['skipped_files'], columns=['path', 'reason']))
+    return _comparison(records, plan['skipped'], pd.DataFrame(plan['skipped_files'], columns=['path', 'reason']),
+                       plan.get('baseline'), plan.get('budget', 'equal'))
 
-# %% ../nbs/07_compare.ipynb #c2bed710
+# %% ../nbs/07_compare.ipynb #560838f4
 class GPUMemoryError(RuntimeError):
     "The GPU ran out of memory; the message gives a batch size to try."
 
@@ -312,11 +338,13 @@ def _row(run:Run, dls, guard:DivergenceGuard|None=None) -> dict:
     scalars = {k: v for k, v in run.notes.items() if isinstance(v, (int, float, str))}
     best = lambda col, f: f(ep[col]) if col in ep and len(ep) else np.nan
     diverged = guard is not None and guard.diverged_epoch is not None
+    flat = plateau(ep.get('accuracy', []), ep.get('valid_loss', []))
     return dict(strategy=run.strategy, seed=run.seed, status='diverged' if diverged else 'ok',
                 diverged_epoch=guard.diverged_epoch if diverged else np.nan,
                 **{f'test_{k}': v for k, v in report.metrics.items()},
                 test_loss=report.loss, best_valid_accuracy=best('accuracy', max), best_valid_loss=best('valid_loss', min),
-                epochs=len(ep), seconds=round(run.seconds, 2), trainable_params=run.trainable,
+                epochs=run.epochs, steps=run.steps, seconds=round(run.seconds, 2), setup_seconds=run.setup_seconds,
+                trainable_params=run.trainable, converged=flat.converged, converged_why=flat.why,
                 **{f'drift_{g}': v for g, v in final.items()}, notes=json.dumps(scalars))
 
 def _applicable(name:str, classes:list, class_map:dict|None) -> str|None:
@@ -324,10 +352,20 @@ def _applicable(name:str, classes:list, class_map:dict|None) -> str|None:
         return "needs a class map to ImageNet: the dataset's classes are not ImageNet classes (pass a class map)"
     return None
 
-def _strategy_kwargs(name:str, lr:float|None, class_map:dict|None) -> dict:
-    "The `lr` and `class_map` overrides the strategy `name` accepts."
-    params = inspect.signature(get_strategy(name)).parameters
-    return {k: v for k, v in dict(lr=lr, class_map=class_map).items() if v is not None and k in params}
+def _strategy_params(names:list, lr:float|None, class_map:dict|None, params:dict|None) -> dict:
+    "Per strategy, the parameters to pass: `lr` to every strategy, `class_map` to last_layer, then `params[name]`; each checked by its declaration."
+    params = dict(params or {})
+    if unknown := sorted(set(params) - set(names)):
+        raise ValueError(f"params names strategies that are not compared: {unknown}; compared are {', '.join(names)}.")
+    if class_map is not None and 'last_layer' not in names:
+        raise ValueError("class_map is used only by last_layer, which is not among the strategies: add last_layer, or leave the class map out.")
+    out = {}
+    for n in names:
+        p = {**({'lr': lr} if lr is not None else {}), **({'class_map': class_map} if n == 'last_layer' and class_map is not None else {}),
+             **params.get(n, {})}
+        get_strategy(n).check(p)
+        out[n] = p
+    return out
 
 def _check_number(name:str, value, integer:bool=False):
     ok = isinstance(value, int) and not isinstance(value, bool) if integer else isinstance(value, (int, float)) and math.isfinite(value)
@@ -358,28 +396,52 @@ def lr_finder_tables(dataset:str|Path, # bundled dataset name or folder with man
     with quiet_training(): curves, suggestions = lr_find_stages(make, seeds, num_it=num_it)
     return dict(lr_curves=curves, lr_suggestions=suggestions)
 
+class _RunProgress(Callback):
+    "Shows the current run and epoch in the comparison's progress bar."
+    def __init__(self, bar, done:int, label:str, epochs:int): self.bar, self.done, self.label, self.epochs, self.k = bar, done, label, epochs, 0
+    def after_epoch(self):
+        if hasattr(self.learn, 'lr_finder'): return
+        self.k += 1
+        self.bar.main_bar.comment = f"{self.label}: epoch {min(self.k, self.epochs)}/{self.epochs}"
+        self.bar.update(self.done)
+
+def _budgets(names:list, arch:str, epochs:int, budget:str) -> dict:
+    "Epochs per strategy: `epochs` for all, or with budget='recipe' each strategy's own recipe's length."
+    if budget == 'equal': return {n: epochs for n in names}
+    if budget != 'recipe': raise ValueError(f"budget={budget!r} must be 'equal' (the same epochs for every strategy) or 'recipe' (each its own).")
+    groups = len(group_names(pretrained_model(arch), arch))
+    return {n: get_strategy(n).recipe(epochs, groups) for n in names}
+
 def compare(dataset:str|Path='signs', # bundled dataset name or folder with manifest.csv
             arch:str='mobilenet_v2', # architecture name
             strategies:list|None=None, # strategy names (default: all in `STRATEGIES`)
-            seeds:int|list=2, # number of seeds (0..n-1) or a list
+            seeds:int|list|None=None, # number of seeds (0..n-1) or a list (default: the profile's `n_seeds`)
             profile:Profile|None=None, # run size (default: `get_profile()`)
-            epochs:int|None=None, # override the profile's epochs
-            progress:bool=True, # print one line per finished run
+            epochs:int|None=None, # the budget of every strategy, in passes over the training images (default: the profile's)
+            progress:bool=True, # a progress bar over the runs (ETA, current run and epoch); False prints nothing while running
             out:Path|str|None=None, # save each finished run here at once, and the tables and figures at the end
             resume:bool=False, # keep the finished runs already in `out` (same configuration) and run the rest
-            lr:float|None=None, # override the maximum LR of every strategy that takes `lr`
+            lr:float|None=None, # the maximum LR of every strategy (each declares an `lr`; default: each strategy's own)
             class_map:dict|None=None, # class -> ImageNet ids or names, for `last_layer` (see `resolve_class_map`)
-            lr_finder:bool=True # also run fastai's LR finder, frozen and unfrozen, once per seed (for the LR-finder figure)
+            lr_finder:bool=True, # also run fastai's LR finder, frozen and unfrozen, once per seed (for the LR-finder figure)
+            params:dict|None=None, # more parameters per strategy, e.g. `{'gradual': {'k': 2}}`, checked by each declaration
+            budget:str='equal', # 'equal', or 'recipe' for each strategy's own recipe length (the table says so)
+            baseline:str|None=None # the strategy the others are compared with (default: fastai_default if it runs)
            ) -> Comparison:
-    "Run `strategies` x `seeds` on `dataset`; score each run once on the test split; with `out`, save each run as it finishes."
+    "Run `strategies` x `seeds` on `dataset` at one budget; score each run once on the test split; with `out`, save each run as it finishes."
     profile = profile or get_profile()
     if epochs is not None: _check_number('epochs', epochs, integer=True); profile = replace(profile, epochs=epochs)
     if lr is not None: _check_number('lr', lr)
+    if isinstance(strategies, str): raise TypeError(f"strategies must be a list of names, e.g. [{strategies!r}], not a string.")
     names = list(strategies or STRATEGIES)
     for n in names: get_strategy(n)
+    if len(set(names)) < len(names): raise ValueError(f"Strategies are listed twice: {sorted({n for n in names if names.count(n) > 1})}.")
+    if baseline is not None and baseline not in names: raise ValueError(f"The baseline {baseline!r} is not among the strategies {names}.")
+    seeds = profile.n_seeds if seeds is None else seeds
     if isinstance(seeds, int): _check_number('seeds', seeds, integer=True); seeds = list(range(seeds))
     if bad := [s for s in seeds if not isinstance(s, int) or isinstance(s, bool) or s < 0]:
         raise ValueError(f"Seeds must be non-negative integers, not {bad}.")
+    if len(set(seeds)) < len(seeds): raise ValueError(f"Seeds are listed twice: {sorted({s for s in seeds if seeds.count(s) > 1})}: each seed is one paired run.")
     fastai_arch(arch)  # an unknown architecture or corrupted bundled weights fail here, before any training
     manifest = load_manifest(dataset)
     classes = sorted(set(manifest.label[manifest.split == 'train']))
@@ -387,45 +449,59 @@ def compare(dataset:str|Path='signs', # bundled dataset name or folder with mani
         raise ValueError(f"Batch size {profile.bs} is larger than the {n_train} training images of {dataset}: fastai drops the "
                          f"incomplete last batch, so nothing would be trained. Use a batch size of at most {n_train} (`--bs`), or add images.")
     if class_map is not None: class_map = resolve_class_map(class_map, classes)
+    kwargs = _strategy_params(names, lr, class_map, params)
     skipped = {n: why for n in names if (why := _applicable(n, classes, class_map))}
     if len(skipped) == len(names): raise ValueError(f"No strategy could run on {dataset}: {skipped}")
+    run_names = [n for n in names if n not in skipped]
+    budgets = _budgets(run_names, arch, profile.epochs, budget)
+    for n in run_names:
+        if budgets[n] < get_strategy(n).least_epochs:
+            raise ValueError(f"{n} needs a budget of at least {get_strategy(n).least_epochs} epochs; this comparison gives {budgets[n]}: raise epochs.")
     skipped_files = skipped_images(dataset)
-    config = dict(arch=arch, size=profile.size, bs=profile.bs, epochs=profile.epochs, lr=lr, class_map=class_map,
-                  data=sha256_file(dataset_root(dataset)/'manifest.csv'))
+    config = dict(arch=arch, size=profile.size, bs=profile.bs, epochs=profile.epochs, budget=budget, lr=lr, class_map=class_map,
+                  params=params or {}, data=sha256_file(dataset_root(dataset)/'manifest.csv'))
     done = {}
     if out is not None:
         out = Path(out)
         done = _prepare_out(out, config, resume)
         out.mkdir(parents=True, exist_ok=True)
-        plan = dict(strategies=names, seeds=seeds, skipped=skipped, config=config,
+        plan = dict(strategies=names, seeds=seeds, skipped=skipped, config=config, baseline=baseline, budget=budget,
                     skipped_files=skipped_files.to_dict('records'))
         _atomic_write(out/'plan.json', lambda p: p.write_text(json.dumps(plan, default=_plain, indent=1)))
+    todo = [(n, s) for n in run_names for s in seeds]
+    bar = master_bar(range(len(todo))) if progress else None
+    if bar is not None: bar.update(0)
     records = []
-    for name in [n for n in names if n not in skipped]:
-        for seed in seeds:
-            if (name, seed) in done:
-                records.append(done[(name, seed)])
-                if progress: print(f"{name:>15} seed {seed}: finished earlier, kept (test accuracy {records[-1]['row']['test_accuracy']:.3f})", flush=True)
-                continue
-            dls = manifest_dls(dataset, profile, seed=seed)
-            guard = DivergenceGuard()
-            try:
-                with quiet_training():
-                    run = get_strategy(name)(dls, arch, seed=seed, profile=profile, cbs=[guard],
-                                             **_strategy_kwargs(name, lr, class_map))
-                    row = _row(run, dls, guard)
-            except torch.cuda.OutOfMemoryError as e:
-                torch.cuda.empty_cache()
-                raise GPUMemoryError(f"Out of GPU memory in {name} (seed {seed}) at batch size {profile.bs} and {profile.size} px. "
-                                     f"Try half the batch size (`--bs {max(profile.bs // 2, 1)}`) or a smaller image size; "
-                                     "finished runs are kept, but a new batch size needs a new output folder.") from e
-            records.append(dict(config=config, row=row, tables=_run_tables(run)))
-            if out is not None: save_run(out, config, row, records[-1]['tables'])
-            if progress:
-                why = f" (diverged in epoch {guard.diverged_epoch}: best weights restored)" if guard.diverged_epoch else ''
-                print(f"{name:>15} seed {seed}: test accuracy {row['test_accuracy']:.3f} in {run.seconds:.0f} s{why}", flush=True)
-    cmp = _comparison(records, skipped, skipped_files) if out is None else load_comparison(out)
-    if lr_finder: cmp.more.update(lr_finder_tables(dataset, arch, profile, seeds))
+    for i, (name, seed) in enumerate(todo):
+        if (name, seed) in done:
+            records.append(done[(name, seed)])
+            if bar is not None: bar.write(f"{name} seed {seed}: finished earlier, kept (test accuracy {records[-1]['row']['test_accuracy']:.3f})")
+            continue
+        dls = manifest_dls(dataset, profile, seed=seed)
+        guard = DivergenceGuard()
+        cbs = [guard] + ([_RunProgress(bar, i, f"{name} seed {seed}", budgets[name])] if bar is not None else [])
+        try:
+            with quiet_training():
+                run = get_strategy(name)(dls, arch, seed=seed, profile=profile, epochs=budgets[name], cbs=cbs, **kwargs[name])
+                row = _row(run, dls, guard)
+        except torch.cuda.OutOfMemoryError as e:
+            torch.cuda.empty_cache()
+            raise GPUMemoryError(f"Out of GPU memory in {name} (seed {seed}) at batch size {profile.bs} and {profile.size} px. "
+                                 f"Try half the batch size (`--bs {max(profile.bs // 2, 1)}`) or a smaller image size; "
+                                 "finished runs are kept, but a new batch size needs a new output folder.") from e
+        records.append(dict(config=config, row=row, tables=_run_tables(run)))
+        if out is not None: save_run(out, config, row, records[-1]['tables'])
+        if bar is not None:
+            why = f" (diverged in epoch {guard.diverged_epoch}: best weights restored)" if guard.diverged_epoch else ''
+            bar.write(f"{name} seed {seed}: test accuracy {row['test_accuracy']:.3f}, {row['epochs']} epochs, {row['steps']} steps, "
+                      f"{run.seconds:.0f} s{why}")
+            bar.update(i + 1)
+    cmp = _comparison(records, skipped, skipped_files, baseline, budget) if out is None else load_comparison(out)
+    if lr_finder:
+        start = time.perf_counter()
+        cmp.more.update(lr_finder_tables(dataset, arch, profile, seeds))
+        cmp.notes_extra.append(f"One-time work outside the runs: fastai's LR finder, frozen and unfrozen, once per seed "
+                               f"({time.perf_counter() - start:.0f} s), for the LR-finder figure; no strategy used its suggestion.")
     if out is not None: save_comparison(cmp, out)
     return cmp
 

@@ -20,7 +20,7 @@ import pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize, aug_transforms,
-                               DataLoaders, PILImage)
+                               DataLoaders, PILImage, get_image_files)
 
 from .core import data_dir, get_profile, seed_everything, Profile
 
@@ -214,13 +214,27 @@ def manifest_dls(dataset:str|Path='signs', # bundled name or folder with manifes
     dls.manifest = df
     return dls
 
-def test_dl(dls:DataLoaders, # from `manifest_dls`
-            split:str='test' # which manifest rows to serve
+def test_dl(dls:DataLoaders, # from `manifest_dls`, or any fastai image DataLoaders (e.g. `ImageDataLoaders.from_folder`)
+            split:str|Path='test' # a split of the manifest ('train', 'valid', 'test'), or a folder of class subfolders
            ):
-    "A labelled, unshuffled DataLoader over the `split` rows of the manifest `dls` was built from."
-    rows = dls.manifest[dls.manifest.split == split]
-    if rows.empty: raise ValueError(f"The manifest has no {split!r} rows.")
-    return dls.test_dl(rows, with_labels=True)
+    "A labelled, unshuffled DataLoader over the `split` rows of the manifest `dls` was built from, or over a folder of class subfolders."
+    manifest = getattr(dls, 'manifest', None)
+    if isinstance(split, str) and split in ('train', 'valid', 'test'):
+        if manifest is None:
+            raise ValueError(f"These DataLoaders were not built from an ftcv manifest, so they have no {split!r} split: "
+                             "pass the folder of held-out images instead (one subfolder per class).")
+        rows = manifest[manifest.split == split]
+        if rows.empty: raise ValueError(f"The manifest has no {split!r} rows.")
+        return dls.test_dl(rows, with_labels=True)
+    folder = Path(split)
+    if not folder.is_dir(): raise FileNotFoundError(f"Test folder {folder} does not exist: name a folder of class subfolders, or a split 'train', 'valid' or 'test'.")
+    files = [f for f in get_image_files(folder) if f.parent != folder]
+    if not files: raise ValueError(f"No images in class subfolders of {folder}: put each class's test images in a folder named after the class.")
+    vocab = [str(v) for v in dls.vocab]
+    if unknown := sorted({f.parent.name for f in files} - set(vocab)):
+        raise ValueError(f"{folder}: class folder(s) {unknown} are not classes the model was trained on ({', '.join(vocab)}).")
+    items = pd.DataFrame(dict(path=[str(f) for f in files], label=[f.parent.name for f in files])) if manifest is not None else files
+    return dls.test_dl(items, with_labels=True)
 
 # %% ../nbs/01_data.ipynb #4dca55af
 def subset_manifest(dataset:str|Path, # bundled name or folder with manifest.csv

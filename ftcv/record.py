@@ -11,6 +11,7 @@ __all__ = ['DriftRecorder', 'CurveRecorder', 'lr_find_all', 'lr_find_spread', 'T
 # %% ../nbs/05_record.ipynb #9d9e69b4
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -18,6 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 from fastai.learner import Learner, Recorder
+from fastai.data.core import DataLoaders
 from fastai.callback.progress import ProgressCallback
 from fastai.callback.core import Callback
 from fastai.callback.schedule import minimum, steep, valley, slide
@@ -25,6 +27,7 @@ from fastcore.basics import patch, defaults, noop
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 from .core import seed_everything
+from .data import test_dl
 
 # %% ../nbs/05_record.ipynb #f8662df1
 class _FitRecorder(Callback):
@@ -47,7 +50,7 @@ def _group_names(names:list|None, n:int) -> list:
 # %% ../nbs/05_record.ipynb #e3f0f445
 class DriftRecorder(_FitRecorder):
     "Relative drift of the weights from the start of the first fit, per layer and per parameter group, and weight histograms."
-    def __init__(self, group_names:list|None=None, # one name per optimizer parameter group; default 'group0', ...
+    def __init__(self, group_names:list|None=None, # one name per optimizer parameter group; default the learner's `group_names`, else 'group0', ...
                  every_n_batches:int|None=None, # also record every N training batches
                  hist_layers:list|None=None, # layer names to histogram; default the first and the last layer with a weight
                  hist_epochs:list|None=None, # global epochs at which to histogram; default every epoch, 0 included
@@ -82,7 +85,7 @@ class DriftRecorder(_FitRecorder):
 def _snapshot(self:DriftRecorder):
     "Copy $W_0$, map every parameter tensor to its layer and its optimizer group, and fix the histogram bins."
     group_of = {id(p): g for g, ps in enumerate(self.opt.param_lists) for p in ps}
-    self._group_list = _group_names(self.group_names, len(self.opt.param_lists))
+    self._group_list = _group_names(self.group_names or getattr(self.learn, 'group_names', None), len(self.opt.param_lists))
     modules = dict(self.model.named_modules())
     layers = {n: ps for n, m in modules.items() if (ps := list(m.parameters(recurse=False)))}
     self._params = [p for ps in layers.values() for p in ps]
@@ -160,7 +163,7 @@ def _epoch_values(rec:Recorder) -> dict:
 class CurveRecorder(_FitRecorder):
     "Losses and metrics per epoch, and loss and per-group learning rate and momentum per training batch, across fits."
     order = Recorder.order + 1
-    def __init__(self, group_names:list|None=None, # one name per optimizer parameter group; default 'group0', 'group1', ...
+    def __init__(self, group_names:list|None=None, # one name per optimizer parameter group; default the learner's `group_names`, else 'group0', ...
                  phase=None, # label of the next fits; None numbers them 0, 1, ...
                  run=None # label of the run, for the `run` column
                 ):
@@ -171,7 +174,7 @@ class CurveRecorder(_FitRecorder):
     def _start_fit(self):
         self._phase = self._fits if self.phase is None else self.phase
         self._fits += 1
-        self._names = _group_names(self.group_names, len(self.opt.hypers))
+        self._names = _group_names(self.group_names or getattr(self.learn, 'group_names', None), len(self.opt.hypers))
 
     def after_batch(self):
         key = (self.run_name, self._phase, self._iters)
@@ -193,6 +196,10 @@ class CurveRecorder(_FitRecorder):
     def epochs(self) -> pd.DataFrame:
         "One row per epoch: run, phase, epoch, then fastai's train_loss, valid_loss and metrics."
         return pd.DataFrame(self._epoch_rows)
+    @property
+    def steps(self) -> int:
+        "Optimizer steps (training batches) of every fit so far."
+        return self._iters
     @property
     def batches(self) -> pd.DataFrame:
         "One row per training batch of the finished fits: run, phase, iter, epoch, loss, smooth_loss."
@@ -240,9 +247,12 @@ class TestReport:
         return 'TestReport(' + ', '.join(f'{k}={v:.4f}' for k, v in {'loss': self.loss, **self.metrics}.items()) + ')'
 
 def evaluate(learn:Learner, # a trained classifier
-             dl=None # a labelled DataLoader, e.g. `test_dl(dls)`; default the validation set
+             dl=None # a labelled DataLoader (e.g. `test_dl(dls)`), or a folder of class subfolders; default the validation set
             ) -> TestReport:
     "Scikit-learn metrics, confusion matrix, per-class scores and mean loss of `learn` on `dl`."
+    if isinstance(dl, DataLoaders):
+        raise TypeError("evaluate takes one labelled DataLoader (e.g. `test_dl(dls)` or `dls.valid`), not DataLoaders.")
+    if isinstance(dl, (str, Path)): dl = test_dl(learn.dls, dl)
     probs, targs, losses = learn.get_preds(dl=dl, with_loss=True)
     y, pred, vocab = targs.numpy(), probs.argmax(1).numpy(), list(learn.dls.vocab)
     labels, classes = range(len(vocab)), pd.Index(vocab, name='true')
