@@ -39,7 +39,7 @@ def main():
     header('Benchmark 5: batch-size finder', args)
     rows, checks = [], []
     size = 32 if args.quick else 64
-    learn = make_learner(manifest_dls('signs', get_profile('cpu', size=size), seed=0))
+    learn = make_learner(manifest_dls('signs', get_profile('smoke', size=size), seed=0))
     learn.unfreeze()
     start = time.perf_counter()
     bs = find_batch_size(learn, size=size, device='cpu', budget=BUDGET)
@@ -52,7 +52,7 @@ def main():
                ("CPU: a power of two", str(bs), bs & (bs - 1) == 0),
                ("CPU: a real step at that size stays within the budget", f"{used / 2**20:.0f} MB of {BUDGET // 2**20} MB", used <= BUDGET)]
     if torch.cuda.is_available():
-        model = make_learner(manifest_dls('signs', get_profile('cpu', size=224, bs=16), seed=0)).model
+        model = make_learner(manifest_dls('signs', get_profile('smoke', size=224, bs=16), seed=0)).model
         for p in model.parameters(): p.requires_grad_(True)
         torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()

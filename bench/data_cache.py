@@ -51,7 +51,7 @@ def main():
     quiet()
     header('Benchmark 3: data pipeline, resized once vs every epoch', args)
     size, reps = (32, 2) if args.quick else (64, 3)
-    prof = get_profile('cpu', size=size)
+    prof = get_profile('smoke', size=size)
     rows, checks = [], []
     med = lambda runs, i: statistics.median(r[i] for r in runs)
     with tempfile.TemporaryDirectory() as tmp:

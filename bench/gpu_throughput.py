@@ -6,35 +6,58 @@ images/s (validation excluded), after one warm-up epoch:
   ftcv    the `full` strategy end to end: images resized once (`cache_resized`), the GPU profile (mixed precision,
           8 loader workers) and fastai's `ChannelsLast` callback;
   fastai  `vision_learner` with fastai's defaults: fp32, default loader (decoding and resizing every epoch).
-Bars: ftcv >= 85% of the roof and >= 1.5x fastai. Without a GPU the rows say so and the script exits 0."""
-import sys, tempfile, time
+Bars: ftcv >= 85% of the roof and >= 1.5x fastai. Without a GPU the rows say so and the script exits 0.
+--dry-run: the same three measures on the CPU at 32 px, batch 16, a few batches per epoch: a smoke test of the code
+path (bench/gpu_check.sh --dry-run), whose rates judge nothing. --out FILE: also write the report (markdown) to FILE."""
+import contextlib, sys, tempfile, time
 from pathlib import Path
 from _common import parser, header, quiet, table, finish
 
 import torch
 
 ROOF_FRAC, VS_FASTAI, SIZE, BS = 0.85, 1.5, 224, 128
+DRY_SIZE, DRY_BS, DRY_BATCHES = 32, 16, 3  # --dry-run: CPU, tiny images, a few training batches per epoch
 
-def _train_rate_cb(skip_epochs:int=1):
-    "A callback measuring training images/s (synchronised), epochs after the first `skip_epochs` only."
-    from fastai.callback.core import Callback
+def _sync(): torch.cuda.synchronize() if torch.cuda.is_available() else None
+
+def _train_rate_cb(skip_epochs:int=1, max_batches:int|None=None):
+    "A callback measuring training images/s (synchronised), epochs after the first `skip_epochs` only; `max_batches` cuts each training epoch short."
+    from fastai.callback.core import Callback, CancelTrainException
     class TrainRate(Callback):
         order = 100
         def before_fit(self): self.n, self.secs = 0, 0.0
-        def before_train(self): torch.cuda.synchronize(); self._t = time.perf_counter()
+        def before_train(self): _sync(); self._t, self._i = time.perf_counter(), 0
         def after_batch(self):
-            if self.training and self.epoch >= skip_epochs: self.n += len(self.xb[0])
+            if not self.training: return
+            if self.epoch >= skip_epochs: self.n += len(self.xb[0])
+            self._i += 1
+            if max_batches and self._i >= max_batches: raise CancelTrainException()
         def after_train(self):
-            torch.cuda.synchronize()
+            _sync()
             if self.epoch >= skip_epochs: self.secs += time.perf_counter() - self._t
         @property
         def rate(self): return self.n / self.secs
     return TrainRate()
 
-def main():
-    args = parser(__doc__.splitlines()[0]).parse_args()
+def _args():
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument('--dry-run', action='store_true', help='CPU, 32 px, batch 16, a few batches per epoch: a smoke test, no bars judged')
+    p.add_argument('--out', type=Path, default=None, help='also write the report (markdown) to this file')
+    return p.parse_args()
+
+class _Tee:
+    "Write to several text streams at once (the report to stdout and to --out)."
+    def __init__(self, *streams): self.streams = streams
+    def write(self, s):
+        for st in self.streams: st.write(s)
+        return len(s)
+    def flush(self):
+        for st in self.streams: st.flush()
+
+def main(args):
     quiet()
-    header('Benchmark 4: GPU throughput', args)
+    header('Benchmark 4: GPU throughput' + (' (dry run: CPU, tiny sizes; no bar is judged)' if args.dry_run else ''), args)
+    if args.dry_run: return dry_run()
     if not torch.cuda.is_available():
         print(table([dict(measure=m, images_per_s='not measured: no GPU available') for m in
                      ('synthetic roof (bf16, channels_last, fused AdamW)', 'ftcv full, end to end', 'fastai defaults (fp32, default loader)')]))
@@ -67,4 +90,35 @@ def main():
     return finish([(f"ftcv >= {ROOF_FRAC:.0%} of the roof", f"{ftcv_rate / roof:.1%}", ftcv_rate >= ROOF_FRAC * roof),
                    (f"ftcv >= {VS_FASTAI}x fastai's defaults", f"{ftcv_rate / frate.rate:.2f}x", ftcv_rate >= VS_FASTAI * frate.rate)])
 
-if __name__ == '__main__': sys.exit(main())
+def dry_run():
+    "The three measures on the CPU with tiny sizes: every code path of the GPU run, no bar judged."
+    from fastai.vision.all import accuracy, vision_learner
+    from ftcv.core import get_profile
+    from ftcv.data import manifest_dls
+    from ftcv.models import fastai_arch
+    from ftcv.strategies import full
+    from ftcv.perf import cache_resized, synthetic_roof
+    prof = get_profile('smoke', size=DRY_SIZE, bs=DRY_BS, epochs=2, num_workers=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        cached = cache_resized('cifar10', DRY_SIZE, Path(tmp)/f'cifar{DRY_SIZE}')
+        rate = _train_rate_cb(max_batches=DRY_BATCHES)
+        run = full(manifest_dls(cached, prof, seed=0), seed=0, profile=prof, cbs=[rate])
+        ftcv_rate = rate.rate
+    roof = synthetic_roof(run.learn.model, DRY_BS, DRY_SIZE, device='cpu', steps=DRY_BATCHES, warmup=1)
+    arch, kw = fastai_arch('mobilenet_v2')
+    learn = vision_learner(manifest_dls('cifar10', prof, seed=0), arch, metrics=accuracy, **kw)
+    learn.unfreeze()
+    frate = _train_rate_cb(max_batches=DRY_BATCHES)
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(2, 1e-3, cbs=frate)
+    print(table([dict(measure='synthetic roof (CPU, fp32)', device='cpu', batch=DRY_BS, size=DRY_SIZE, images_per_s=roof),
+                 dict(measure='ftcv full, end to end (cached images)', device='cpu', batch=DRY_BS, size=DRY_SIZE, images_per_s=ftcv_rate),
+                 dict(measure='fastai defaults (default loader)', device='cpu', batch=DRY_BS, size=DRY_SIZE, images_per_s=frate.rate)]))
+    return finish([(f"ftcv >= {ROOF_FRAC:.0%} of the roof", f"{ftcv_rate / roof:.1%} (dry run: not judged)", None),
+                   (f"ftcv >= {VS_FASTAI}x fastai's defaults", f"{ftcv_rate / frate.rate:.2f}x (dry run: not judged)", None)])
+
+if __name__ == '__main__':
+    args = _args()
+    if args.out is None: sys.exit(main(args))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, 'w') as f, contextlib.redirect_stdout(_Tee(sys.stdout, f)): status = main(args)
+    sys.exit(status)

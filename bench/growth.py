@@ -27,7 +27,7 @@ def subset(frac:float, out:Path) -> int:
 def run_compare(data:Path, out:Path, extra:list) -> dict:
     env = {**os.environ, 'PYTHONPATH': str(ROOT), 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
     cmd = ['/usr/bin/time', '-v', sys.executable, '-m', 'ftcv.cli', 'compare', str(data), '--strategies', 'head,full',
-           '--seeds', '1', '--profile', 'cpu', '--out', str(out), *extra]
+           '--seeds', '1', '--profile', 'smoke', '--out', str(out), *extra]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode != 0: raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}")
     wall = re.search(r'Elapsed \(wall clock\) time .*: (?:(\d+):)?(\d+):([\d.]+)', p.stderr).groups()

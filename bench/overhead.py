@@ -73,7 +73,7 @@ def main():
     devices = ['cpu'] + (['cuda'] if __import__('torch').cuda.is_available() else [])
     rows, checks = [], []
     for device in devices:
-        prof = get_profile('cpu' if device == 'cpu' else 'gpu', size=32 if args.quick else 64, device=device)
+        prof = get_profile('smoke' if device == 'cpu' else 'gpu', size=32 if args.quick else 64, device=device)
         dls = manifest_dls('signs', prof, seed=0)
         for unfreeze in (False, True):
             r = measure(dls, unfreeze, epochs=1, repeats=2 if args.quick else 6, device=device)

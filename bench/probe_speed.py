@@ -46,7 +46,7 @@ def main():
     args = parser(__doc__.splitlines()[0]).parse_args()
     quiet()
     header('Benchmark 2: cached-feature probe vs fastai frozen body', args)
-    prof = get_profile('cpu', size=32 if args.quick else 64, bs=BS)
+    prof = get_profile('smoke', size=32 if args.quick else 64, bs=BS)
     epochs, seeds = (2, [0]) if args.quick else (4, [0, 1, 2, 3, 4])
     res = {'same': [], 'probe': []}
     for seed in seeds:

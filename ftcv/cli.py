@@ -14,6 +14,7 @@ import math
 import sys
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -40,13 +41,13 @@ def imagenet_sanity(arch:str='mobilenet_v2' # architecture name
 
 def quick_check(dataset:str='signs', # bundled dataset name or folder with manifest.csv
                 arch:str='mobilenet_v2', # architecture name
-                profile:str|None=None, # 'cpu', 'gpu' or 'auto'
+                profile:str|None=None, # 'cpu', 'gpu', 'smoke' or 'auto' (default: 'gpu' with CUDA, else 'smoke': a short run)
                 epochs:int|None=None, # override the profile's epochs
                 lr:float=1e-2, # one-cycle maximum learning rate for the head
                 seed:int=0 # seed for the data order and the head's initialisation
                ) -> dict:
     "Load `dataset`, check `arch` knows ImageNet, train a new head on the frozen body and score it on the test split."
-    prof = get_profile(profile, **({'epochs': epochs} if epochs else {}))
+    prof = get_profile(profile or ('gpu' if torch.cuda.is_available() else 'smoke'), **({'epochs': epochs} if epochs else {}))
     start = time.perf_counter()
     dls = manifest_dls(dataset, prof, seed=seed)
     sanity = imagenet_sanity(arch)
@@ -105,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser('check', help='quick check: data, ImageNet weights and a short training run')
     c.add_argument('--dataset', default='signs', help=f"bundled dataset ({', '.join(DATASETS)}) or a folder with manifest.csv")
     c.add_argument('--arch', type=_arch, default='mobilenet_v2', help='torchvision or timm architecture name')
-    c.add_argument('--profile', default=None, choices=['cpu', 'gpu', 'auto'], help='run size (default: auto)')
+    c.add_argument('--profile', default=None, choices=['cpu', 'gpu', 'smoke', 'auto'], help='run size (default: auto)')
     c.add_argument('--epochs', type=_positive_int, default=None, help="epochs (default: the profile's)")
     c.add_argument('--seed', type=_natural, default=0, help='random seed')
     c.add_argument('--out', type=Path, default=None, help='also write the results as JSON to this file')
@@ -116,16 +117,21 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument('--strategies', type=_strategy_list, default='all', help=f"comma-separated, or 'all': {','.join(STRATEGIES)}")
     m.add_argument('--seeds', type=_positive_int, default=None, help="number of seeds (default: the profile's)")
     m.add_argument('--size', type=_positive_int, default=None, help="image size in pixels (default: the profile's)")
-    m.add_argument('--epochs', type=_positive_int, default=None, help="epochs per phase (default: the profile's)")
+    m.add_argument('--epochs', type=_positive_int, default=None, help="the budget: passes over the training images, the same for every strategy, divided over its phases (default: the profile's)")
+    m.add_argument('--unequal-budgets', dest='budget', action='store_const', const='recipe', default='equal',
+                   help="run each strategy at its own recipe's length instead of one budget (the table says so)")
+    m.add_argument('--baseline', default=None, help="the strategy the others are compared with by paired intervals (default: fastai_default if it runs, else the first)")
     m.add_argument('--bs', type=_positive_int, default=None, help="batch size (default: the profile's)")
-    m.add_argument('--lr', type=_positive_float, default=None, help="maximum LR of every strategy that takes one (default: each strategy's own)")
+    m.add_argument('--per-class', type=_natural, default=None, help="training images per class, a fixed stratified subset (0: all; default: the profile's)")
+    m.add_argument('--lr', type=_positive_float, default=None, help="maximum LR of every strategy (default: each strategy's own)")
     m.add_argument('--class-map', type=_class_map, default=None, metavar='FILE',
                    help="JSON file: class -> ImageNet class ids or names, so last_layer can run on your classes")
-    m.add_argument('--profile', default=None, choices=['cpu', 'gpu', 'auto'], help='run size (default: auto)')
+    m.add_argument('--profile', default=None, choices=['cpu', 'gpu', 'smoke', 'auto'], help='run size (default: auto)')
     m.add_argument('--out', type=Path, default=Path('ftcv-compare'), help='output folder (default: ftcv-compare)')
     m.add_argument('--resume', action='store_true', help='keep the finished runs in --out (same options) and run the rest')
     m.add_argument('--storage', default=None, help='also record every run in this results store (SQLite path or SQLAlchemy URL), for `ftcv report`')
     m.add_argument('--no-lr-finder', dest='lr_finder', action='store_false', help="skip the LR-finder runs (frozen and unfrozen, once per seed) behind lr_finder.png")
+    m.add_argument('--quiet', action='store_true', help="no progress bar: one line per finished run (for logs and CI)")
     return p
 
 def _check_out(p:argparse.ArgumentParser, args):
@@ -138,19 +144,25 @@ def _check_out(p:argparse.ArgumentParser, args):
         p.error(f"argument --out: {out} already holds {n} finished run(s): add --resume to keep them and run the rest, or choose another --out")
 
 def run_compare(args) -> int:
-    "`ftcv compare`: run the comparison, saving each run as it finishes, and print the summary."
+    "`ftcv compare`: run the comparison at one budget, saving each run as it finishes, and print the summary."
     names = args.strategies if isinstance(args.strategies, list) else _strategy_list(args.strategies)
     prof = get_profile(args.profile, **{k: v for k, v in dict(size=args.size, epochs=args.epochs, bs=args.bs).items() if v})
+    if args.per_class is not None: prof = replace(prof, per_class=args.per_class or None)
+    if args.baseline is not None and args.baseline not in names:
+        raise ValueError(f"--baseline {args.baseline} is not among the strategies ({','.join(names)}): add it to --strategies or choose one of them.")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         dataset = folder_manifest(args.data_dir, args.out) if args.data_dir is not None else 'signs'
     for w in caught: print(f"ftcv compare: {w.message}", file=sys.stderr)
-    print(f"ftcv compare: {len(names)} strategies x {args.seeds or prof.n_seeds} seeds, {args.arch}, profile {prof.name} "
-          f"({prof.size} px, {prof.epochs} epochs, batch {prof.bs}), data {dataset}", flush=True)
+    seeds = args.seeds or prof.n_seeds
+    print(f"ftcv compare: {len(names)} strategies x {seeds} seeds, {args.arch}, profile {prof.name} ({prof.size} px, batch {prof.bs}, {f'{prof.per_class} training images per class' if prof.per_class else 'all training images'}), "
+          f"{'one budget of ' + str(prof.epochs) + ' epochs for every strategy' if args.budget == 'equal' else 'each strategy at its own recipe length'}, "
+          f"data {dataset}", flush=True)
     store = RunStore(args.storage) if args.storage else None  # a store that cannot be opened fails before any training
     start = time.perf_counter()
-    cmp = compare(dataset, args.arch, names, args.seeds or prof.n_seeds, prof, out=args.out, resume=args.resume, lr_finder=args.lr_finder,
-                  lr=args.lr, class_map=args.class_map)
+    cmp = compare(dataset, args.arch, names, seeds, prof, out=args.out, resume=args.resume, lr_finder=args.lr_finder,
+                  lr=args.lr, class_map=args.class_map, budget=args.budget, baseline=args.baseline, progress=not args.quiet,
+                  log=print if args.quiet else None)
     print(cmp.summary_markdown())
     for note in cmp.notes(): print(note)
     if store is not None: print(f"recorded {len(record_comparison(cmp, store.url, dataset, args.arch, prof))} runs in {store}")

@@ -7,7 +7,7 @@ Docs: https://ftcv.github.io/ftcv/compare.html.md"""
 # %% auto #0
 __all__ = ['IMAGE_SUFFIXES', 'MIN_PER_CLASS', 'DONE', 'folder_manifest', 'skipped_images', 'resolve_class_map', 'Comparison',
            'DivergenceGuard', 'save_run', 'finished_runs', 'load_comparison', 'GPUMemoryError', 'lr_finder_tables',
-           'compare', 'save_comparison']
+           'training_subset', 'compare', 'save_comparison']
 
 # %% ../nbs/07_compare.ipynb #0b2e2bfe
 import difflib
@@ -15,6 +15,7 @@ import json
 import math
 import os
 import shutil
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -30,7 +31,7 @@ from fastai.vision.all import Callback, CancelFitException, Recorder
 from fastprogress.fastprogress import master_bar
 
 from .core import Profile, get_profile
-from .data import manifest_dls, test_dl, stratified_split, dataset_root, load_manifest, scan_images, sha256_file
+from .data import manifest_dls, test_dl, subset_manifest, stratified_split, dataset_root, load_manifest, scan_images, sha256_file
 from .models import IMAGENET_CLASSES, fastai_arch, pretrained_model
 from .strategies import STRATEGIES, CIFAR10_TO_IMAGENET, get_strategy, Run
 from .record import evaluate, quiet_training, _epoch_values
@@ -405,12 +406,24 @@ class _RunProgress(Callback):
         self.bar.main_bar.comment = f"{self.label}: epoch {min(self.k, self.epochs)}/{self.epochs}"
         self.bar.update(self.done)
 
-def _budgets(names:list, arch:str, epochs:int, budget:str) -> dict:
-    "Epochs per strategy: `epochs` for all, or with budget='recipe' each strategy's own recipe's length."
-    if budget == 'equal': return {n: epochs for n in names}
-    if budget != 'recipe': raise ValueError(f"budget={budget!r} must be 'equal' (the same epochs for every strategy) or 'recipe' (each its own).")
+def training_subset(dataset:str|Path, # bundled dataset name or folder with manifest.csv
+                    per_class:int, # training images kept per class (all of a class that has fewer)
+                    folder:Path|str # where the subset's manifest.csv is written
+                   ) -> Path:
+    "A fixed stratified subset of `dataset`'s training split (seed 0, the same for every seed and strategy); valid and test unchanged."
+    train = load_manifest(dataset).query("split == 'train'").label.value_counts()
+    subset_manifest(dataset, folder, {c: min(per_class, int(n)) for c, n in train.items()})
+    return Path(folder)
+
+def _budgets(names:list, arch:str, epochs:int, budget:str, params:dict) -> dict:
+    "Epochs per strategy: `epochs` for all, or with budget='recipe' each strategy's own recipe's length; refuses a budget a strategy cannot divide."
+    if budget not in ('equal', 'recipe'): raise ValueError(f"budget={budget!r} must be 'equal' (the same epochs for every strategy) or 'recipe' (each its own).")
     groups = len(group_names(pretrained_model(arch), arch))
-    return {n: get_strategy(n).recipe(epochs, groups) for n in names}
+    out = {n: epochs if budget == 'equal' else get_strategy(n).recipe(epochs, groups) for n in names}
+    for n in names:
+        if out[n] < (least := get_strategy(n).least(groups, get_strategy(n).check(params[n]))):
+            raise ValueError(f"{n} needs a budget of at least {least} epochs on {arch} ({groups} groups); this comparison gives {out[n]}: raise epochs.")
+    return out
 
 def compare(dataset:str|Path='signs', # bundled dataset name or folder with manifest.csv
             arch:str='mobilenet_v2', # architecture name
@@ -426,7 +439,8 @@ def compare(dataset:str|Path='signs', # bundled dataset name or folder with mani
             lr_finder:bool=True, # also run fastai's LR finder, frozen and unfrozen, once per seed (for the LR-finder figure)
             params:dict|None=None, # more parameters per strategy, e.g. `{'gradual': {'k': 2}}`, checked by each declaration
             budget:str='equal', # 'equal', or 'recipe' for each strategy's own recipe length (the table says so)
-            baseline:str|None=None # the strategy the others are compared with (default: fastai_default if it runs)
+            baseline:str|None=None, # the strategy the others are compared with (default: fastai_default if it runs)
+            log=None # called with one line per finished run (e.g. `print`), where no progress bar shows them
            ) -> Comparison:
     "Run `strategies` x `seeds` on `dataset` at one budget; score each run once on the test split; with `out`, save each run as it finishes."
     profile = profile or get_profile()
@@ -443,6 +457,9 @@ def compare(dataset:str|Path='signs', # bundled dataset name or folder with mani
         raise ValueError(f"Seeds must be non-negative integers, not {bad}.")
     if len(set(seeds)) < len(seeds): raise ValueError(f"Seeds are listed twice: {sorted({s for s in seeds if seeds.count(s) > 1})}: each seed is one paired run.")
     fastai_arch(arch)  # an unknown architecture or corrupted bundled weights fail here, before any training
+    skipped_files = skipped_images(dataset)
+    if profile.per_class:  # the profile trains on a fixed subset (see `Profile.per_class`)
+        dataset = training_subset(dataset, profile.per_class, Path(out)/'train-subset' if out is not None else Path(tempfile.mkdtemp(prefix='ftcv-subset-')))
     manifest = load_manifest(dataset)
     classes = sorted(set(manifest.label[manifest.split == 'train']))
     if (n_train := int((manifest.split == 'train').sum())) < profile.bs:
@@ -453,12 +470,8 @@ def compare(dataset:str|Path='signs', # bundled dataset name or folder with mani
     skipped = {n: why for n in names if (why := _applicable(n, classes, class_map))}
     if len(skipped) == len(names): raise ValueError(f"No strategy could run on {dataset}: {skipped}")
     run_names = [n for n in names if n not in skipped]
-    budgets = _budgets(run_names, arch, profile.epochs, budget)
-    for n in run_names:
-        if budgets[n] < get_strategy(n).least_epochs:
-            raise ValueError(f"{n} needs a budget of at least {get_strategy(n).least_epochs} epochs; this comparison gives {budgets[n]}: raise epochs.")
-    skipped_files = skipped_images(dataset)
-    config = dict(arch=arch, size=profile.size, bs=profile.bs, epochs=profile.epochs, budget=budget, lr=lr, class_map=class_map,
+    budgets = _budgets(run_names, arch, profile.epochs, budget, kwargs)
+    config = dict(arch=arch, per_class=profile.per_class, size=profile.size, bs=profile.bs, epochs=profile.epochs, budget=budget, lr=lr, class_map=class_map,
                   params=params or {}, data=sha256_file(dataset_root(dataset)/'manifest.csv'))
     done = {}
     if out is not None:
@@ -471,11 +484,12 @@ def compare(dataset:str|Path='signs', # bundled dataset name or folder with mani
     todo = [(n, s) for n in run_names for s in seeds]
     bar = master_bar(range(len(todo))) if progress else None
     if bar is not None: bar.update(0)
+    say = bar.write if bar is not None else (log or (lambda line: None))
     records = []
     for i, (name, seed) in enumerate(todo):
         if (name, seed) in done:
             records.append(done[(name, seed)])
-            if bar is not None: bar.write(f"{name} seed {seed}: finished earlier, kept (test accuracy {records[-1]['row']['test_accuracy']:.3f})")
+            say(f"{name} seed {seed}: finished earlier, kept (test accuracy {records[-1]['row']['test_accuracy']:.3f})")
             continue
         dls = manifest_dls(dataset, profile, seed=seed)
         guard = DivergenceGuard()
@@ -491,11 +505,10 @@ def compare(dataset:str|Path='signs', # bundled dataset name or folder with mani
                                  "finished runs are kept, but a new batch size needs a new output folder.") from e
         records.append(dict(config=config, row=row, tables=_run_tables(run)))
         if out is not None: save_run(out, config, row, records[-1]['tables'])
-        if bar is not None:
-            why = f" (diverged in epoch {guard.diverged_epoch}: best weights restored)" if guard.diverged_epoch else ''
-            bar.write(f"{name} seed {seed}: test accuracy {row['test_accuracy']:.3f}, {row['epochs']} epochs, {row['steps']} steps, "
-                      f"{run.seconds:.0f} s{why}")
-            bar.update(i + 1)
+        why = f" (diverged in epoch {guard.diverged_epoch}: best weights restored)" if guard.diverged_epoch else ''
+        say(f"{name} seed {seed}: test accuracy {row['test_accuracy']:.3f}, {row['epochs']} epochs, {row['steps']} steps, "
+            f"{run.seconds:.0f} s{why}")
+        if bar is not None: bar.update(i + 1)
     cmp = _comparison(records, skipped, skipped_files, baseline, budget) if out is None else load_comparison(out)
     if lr_finder:
         start = time.perf_counter()

@@ -32,7 +32,7 @@ def data_dir() -> Path:
 @dataclass(frozen=True)
 class Profile:
     "How big a run is: image size, batch size, epochs, seeds, device, mixed precision and loader workers."
-    name: str  # 'cpu' or 'gpu'
+    name: str  # 'cpu', 'gpu' or 'smoke'
     size: int  # square image side in pixels
     bs: int  # batch size
     epochs: int  # epochs per training phase
@@ -40,16 +40,21 @@ class Profile:
     device: str  # torch device
     mixed_precision: bool  # train with fastai's `to_fp16`/bf16
     num_workers: int  # DataLoader worker processes (0 on CPU keeps runs repeatable and cheap)
+    per_class: int|None = None  # training images per class that `compare` keeps (a fixed stratified subset, the same for every seed and strategy); None: all
 
     def as_dict(self) -> dict: return asdict(self)
 
 PROFILES = {
-    'cpu': Profile('cpu', size=64, bs=32, epochs=2, n_seeds=2, device='cpu', mixed_precision=False, num_workers=0),
+    # chosen by measurement for `ftcv compare` on 2 CPU cores (nbs/benchmarks.md, benchmark 7): a fixed subset of 40
+    # training images per class at 64 px, 8 epochs of batches of 16 (200 optimizer steps), 3 seeds
+    'cpu': Profile('cpu', size=64, bs=16, epochs=8, n_seeds=3, device='cpu', mixed_precision=False, num_workers=0, per_class=40),
     'gpu': Profile('gpu', size=224, bs=64, epochs=8, n_seeds=3, device='cuda', mixed_precision=True, num_workers=8),
+    # a smoke test, not a result: what the tests, the reference notebooks and the lessons' CPU runs use to stay in CI's time
+    'smoke': Profile('smoke', size=64, bs=32, epochs=2, n_seeds=2, device='cpu', mixed_precision=False, num_workers=0),
 }
 
 # %% ../nbs/00_core.ipynb #b5def323
-def get_profile(name:str|None=None, # 'cpu', 'gpu' or 'auto'; default: $FTCV_PROFILE, else 'auto'
+def get_profile(name:str|None=None, # 'cpu', 'gpu', 'smoke' or 'auto'; default: $FTCV_PROFILE, else 'auto'
                 **overrides # fields of `Profile` to change, e.g. `epochs=1`
                ) -> Profile:
     "The run profile `name` ('auto': 'gpu' when CUDA is available, else 'cpu'), with `overrides` applied."
@@ -62,7 +67,7 @@ def get_profile(name:str|None=None, # 'cpu', 'gpu' or 'auto'; default: $FTCV_PRO
     unknown = set(overrides) - set(Profile.__dataclass_fields__)
     if unknown: raise ValueError(f"Unknown profile field(s) {sorted(unknown)}: use {list(Profile.__dataclass_fields__)}.")
     for k,v in overrides.items():
-        if k in ('size','bs','epochs','n_seeds') and (not isinstance(v, int) or v < 1):
+        if k in ('size','bs','epochs','n_seeds') and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
             raise ValueError(f"Profile field {k}={v!r} must be a positive integer.")
     return replace(PROFILES[name], **overrides)
 

@@ -6,8 +6,8 @@ Docs: https://ftcv.github.io/ftcv/figures.html.md"""
 
 # %% auto #0
 __all__ = ['SUGGESTIONS', 'run_labels', 'lr_find_stages', 'suggestion_table', 'lr_finder_figure', 'overfitting_onset',
-           'curves_figure', 'drift_table', 'drift_figure', 'histogram_figure', 'comparison_figure', 'per_strategy',
-           'save_figures']
+           'curves_figure', 'curves_grid', 'drift_table', 'drift_figure', 'layer_moved_most', 'layer_title',
+           'histogram_figure', 'comparison_figure', 'per_strategy', 'save_figures']
 
 # %% ../nbs/09_figures.ipynb #58a32a62
 from pathlib import Path
@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
+from matplotlib.colors import LogNorm
 
 from .record import lr_find_spread
 
@@ -144,6 +145,52 @@ def curves_figure(epochs:pd.DataFrame, # per-epoch rows: `CurveRecorder.epochs` 
     fig.tight_layout()
     return fig
 
+# %% ../nbs/09_figures.ipynb #e45abdd2
+def _lr_spread_run(h:pd.DataFrame) -> str:
+    "The run label whose parameter groups' LRs differ most at some batch (ties: the first)."
+    spread = h.groupby(['label', 'iter'], sort=False).lr.agg(lambda v: v.max() / max(v.min(), 1e-30)).groupby('label', sort=False).max()
+    return spread.idxmax()
+
+def curves_grid(epochs:pd.DataFrame, # per-epoch rows of several runs (`Comparison.curves`, averaged with `per_strategy`)
+                hypers:pd.DataFrame|None=None, # per-batch LR per group (`Comparison.more['hypers']`)
+                batches:pd.DataFrame|None=None, # per-batch rows, for an epoch axis on the LR panel
+                metric:str='accuracy', # the per-epoch metric of the lower row
+                ncols:int|None=None # runs per row of panels (default: all in one row)
+               ) -> plt.Figure:
+    "Small multiples: per run, train and valid loss (top) and the metric (bottom) by epoch, plus the LR per group of the run whose groups differ most."
+    e = _with_labels(epochs, None, 'curves')
+    labels = list(dict.fromkeys(e.label))
+    h = _with_labels(_lr_by_epoch(hypers, batches), None, 'learning rates') if hypers is not None and not hypers.empty else None
+    ncols = ncols or len(labels)
+    nrows = 2 * -(-len(labels) // ncols)
+    fig = plt.figure(figsize=(2.3 * ncols + (3.6 if h is not None else 0), 2.0 * nrows + 0.6))
+    grid = fig.add_gridspec(nrows, ncols + (2 if h is not None else 0))
+    top = max(float(e.valid_loss.max()), float(e.train_loss.max()) if 'train_loss' in e else 0)
+    for i, label in enumerate(labels):
+        g = e[e.label == label]
+        r, c = 2 * (i // ncols), i % ncols
+        ax = fig.add_subplot(grid[r, c])
+        ax.plot(g.epoch, g.valid_loss, '-o', ms=2.5, color='tab:blue', label='valid')
+        if 'train_loss' in g: ax.plot(g.epoch, g.train_loss, '--', color='tab:orange', label='train')
+        ax.set(title=label, ylim=(0, top * 1.05), xticklabels=[])
+        if c == 0: ax.set_ylabel('loss'); ax.legend(fontsize=7)
+        ax2 = fig.add_subplot(grid[r + 1, c])
+        ax2.plot(g.epoch, g[metric], '-o', ms=2.5, color='tab:green')
+        ax2.set(ylim=(0, 1), xlabel='epoch')
+        if c == 0: ax2.set_ylabel(f'valid {metric}')
+    if h is not None:
+        lr_run = _lr_spread_run(h)
+        ax = fig.add_subplot(grid[:, ncols:])
+        g = h[h.label == lr_run]
+        groups = list(dict.fromkeys(g.group))
+        for grp, col in zip(groups, plt.cm.viridis(np.linspace(0, 0.9, len(groups)))):
+            gg = g[g.group == grp]; ax.plot(gg.x, gg.lr, color=col, label=grp)
+        ax.set(yscale='log', xlabel='epoch' if batches is not None and not batches.empty else 'batch', ylabel='learning rate',
+               title=f'LR per group: {lr_run}')
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
 # %% ../nbs/09_figures.ipynb #f35ac827
 def drift_table(drift:pd.DataFrame, # `DriftRecorder.group_drift`/`layer_drift` rows, or `Comparison.drift`
                 run:str|None=None # a run label (default: the only run, or the mean over all rows)
@@ -157,48 +204,72 @@ def drift_figure(drift:pd.DataFrame, # group or layer drift rows (see `drift_tab
                  runs:list|None=None, # run labels, one panel each (default all)
                  kind:str='heatmap' # 'heatmap' or 'lines'
                 ) -> plt.Figure:
-    "Relative drift from the pretrained weights per group and epoch, one panel per run on one colour scale."
+    "Relative drift from the pretrained weights per group and epoch, one panel per run with its own groups, on one logarithmic colour scale."
     if kind not in ('heatmap', 'lines'): raise ValueError(f"kind={kind!r}: use 'heatmap' or 'lines'.")
     d = _with_labels(drift, runs, 'weight drift')
     labels = list(dict.fromkeys(d.label))
     tables = [drift_table(d[d.label == l], l) for l in labels]
-    vmax = max(float(np.nanmax(t.values)) for t in tables) or 1.0
-    fig, axs = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.6), squeeze=False, sharey=True)
+    values = np.concatenate([t.values.ravel() for t in tables])
+    vmax = float(np.nanmax(values)) if np.isfinite(values).any() and np.nanmax(values) > 0 else 1.0
+    positive = values[values > 0]
+    # a log scale: a new head's drift (random start, often > 1) and a body's (1e-3 .. 1e-1) both stay readable
+    vmin = max(float(positive.min()), vmax * 1e-4) if len(positive) else vmax * 1e-4
+    cmap = plt.get_cmap('viridis').copy(); cmap.set_bad('0.85')  # exactly 0 (never trained): light grey
+    rows = max(len(t) for t in tables)
+    fig, axs = plt.subplots(1, len(labels), figsize=(3.4 * len(labels) + 1.2, 0.32 * rows + 1.6), squeeze=False)
     for ax, label, t in zip(axs[0], labels, tables):
+        only_head = list(t.index) == ['head']
         if kind == 'heatmap':
-            im = ax.imshow(t.values, aspect='auto', cmap='viridis', vmin=0, vmax=vmax)
+            im = ax.imshow(t.values, aspect='auto', cmap=cmap, norm=LogNorm(vmin=vmin, vmax=vmax))
             ax.set(xticks=range(t.shape[1]), xticklabels=[f'{c:g}' for c in t.columns], yticks=range(len(t)), yticklabels=t.index)
         else:
             for name, col in zip(t.index, plt.cm.viridis(np.linspace(0, 0.9, len(t)))): ax.plot(t.columns, t.loc[name], '-o', ms=3, color=col, label=name)
-            ax.set(ylim=(0, vmax * 1.05), ylabel='relative drift'); ax.legend(fontsize=7)
-        ax.set(title=label, xlabel='epoch')
-    if kind == 'heatmap': fig.colorbar(im, ax=list(axs[0]), fraction=0.04, label='||W - W0|| / ||W0||')
+            ax.set(yscale='log', ylim=(vmin, vmax * 1.5), ylabel='relative drift'); ax.legend(fontsize=7)
+        ax.set(title=label + ('\n(body frozen: no body drift)' if only_head else ''), xlabel='epoch')
+    if kind == 'heatmap': fig.colorbar(im, ax=list(axs[0]), fraction=0.04, label='||W - W0|| / ||W0|| (log; grey: 0)')
     else: fig.tight_layout()
     return fig
 
 # %% ../nbs/09_figures.ipynb #ff595c50
-def histogram_figure(histograms:pd.DataFrame, # `DriftRecorder.histograms` rows (run, epoch, layer, bin_left, bin_right, count)
-                     layer:str|None=None, # layer name (default the first recorded)
+def layer_moved_most(histograms:pd.DataFrame # `DriftRecorder.histograms` rows of one or more runs
+                    ) -> str:
+    "The layer whose histogram changed most between its first and last record (summed over runs)."
+    h = _with_labels(histograms, None, 'weight histograms')
+    def change(g):
+        first, last = g[g.epoch == g.epoch.min()], g[g.epoch == g.epoch.max()]
+        return np.abs(last['count'].values - first['count'].values).sum() / max(first['count'].sum(), 1)
+    return h.groupby(['label', 'layer'], sort=False).apply(change, include_groups=False).groupby('layer', sort=False).sum().idxmax()
+
+def layer_title(h:pd.DataFrame, # histogram rows of one layer
+                layer:str # its module path
+               ) -> str:
+    "'group: layer (kind)' when the rows say the layer's group and module type, else the module path."
+    row = h.iloc[0]
+    return f"{row.group}: {layer} ({row.kind})" if 'group' in h and 'kind' in h and isinstance(row.get('group'), str) else layer
+
+def histogram_figure(histograms:pd.DataFrame, # `DriftRecorder.histograms` rows (run, epoch, layer, group, kind, bin_left, bin_right, count)
+                     layer:str|None=None, # layer name (default: the recorded layer that moved most)
                      epoch:float|None=None, # record point (default the last)
                      runs:list|None=None # run labels, one panel each (default all)
                     ) -> plt.Figure:
     "A layer's weight histogram at `epoch` against its pretrained histogram, one panel per run."
     h = _with_labels(histograms, runs, 'weight histograms')
-    layer = layer or h.layer.iloc[0]
+    layer = layer or layer_moved_most(h)
     if layer not in set(h.layer): raise ValueError(f"No histogram of layer {layer!r}: recorded layers are {sorted(set(h.layer))}.")
     h = h[h.layer == layer]
     epoch = h.epoch.max() if epoch is None else epoch
     if epoch not in set(h.epoch): raise ValueError(f"No histogram at epoch {epoch}: recorded epochs are {sorted(set(h.epoch))}.")
     labels = list(dict.fromkeys(h.label))
-    fig, axs = plt.subplots(1, len(labels), figsize=(4.6 * len(labels), 3.4), squeeze=False, sharey=True)
+    fig, axs = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.4), squeeze=False, sharey=True)
     for ax, label in zip(axs[0], labels):
         g = h[h.label == label]
         last = epoch if epoch in set(g.epoch) else g.epoch.max()  # a run with fewer epochs shows its last one
         for e, style in ((g.epoch.min(), dict(color='grey', alpha=0.5, label='pretrained')), (last, dict(color='tab:blue', label=f'epoch {last:g}'))):
             b = g[g.epoch == e]
             ax.stairs(b['count'].values, np.r_[b.bin_left.values, b.bin_right.values[-1:]], fill=e != last, **style)
-        ax.set(title=f'{label}: {layer}', xlabel='weight', yscale='log'); ax.legend(fontsize=8)
+        ax.set(title=label, xlabel='weight', yscale='log'); ax.legend(fontsize=8)
     axs[0, 0].set_ylabel('count')
+    fig.suptitle(f"weights of {layer_title(h, layer)}")
     fig.tight_layout()
     return fig
 
@@ -236,7 +307,7 @@ def comparison_figure(results:pd.DataFrame, # one row per run: strategy, seed, m
 def _save(fig:plt.Figure, path:Path) -> Path:
     "Write `fig` as PNG through a temporary name (a half-written figure never replaces a good one) and close it."
     tmp = path.with_name(path.name + '.tmp')
-    fig.savefig(tmp, dpi=100, format='png'); plt.close(fig)
+    fig.savefig(tmp, dpi=100, format='png', bbox_inches='tight'); plt.close(fig)  # tight: no label cropped
     tmp.replace(path)
     return path
 
@@ -260,7 +331,7 @@ def save_figures(tables:dict, # name -> DataFrame: results, curves, batches, hyp
     t = {k: per_strategy(tables.get(k), keys) for k, keys in _SEED_KEYS.items()}
     made = []
     if has('results'): made.append(_save(comparison_figure(tables['results']), out/'comparison.png'))
-    if has('curves'): made.append(_save(curves_figure(t['curves'], t['batches'], t['hypers']), out/'curves.png'))
+    if has('curves'): made.append(_save(curves_grid(t['curves'], t['hypers'], t['batches'], ncols=min(5, t['curves'].strategy.nunique() if 'strategy' in t['curves'] else 5)), out/'curves.png'))
     if has('drift'): made.append(_save(drift_figure(t['drift']), out/'drift_heatmap.png'))
     if has('histograms'):
         h = tables['histograms']

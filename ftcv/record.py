@@ -101,7 +101,8 @@ def _snapshot(self:DriftRecorder):
     hist = self.hist_layers or [weighted[0], weighted[-1]]
     if unknown := set(hist) - set(weighted):
         raise ValueError(f"hist_layers {sorted(unknown)} are not layers with a weight, such as {weighted[:3]}.")
-    self._hist = [(n, modules[n].weight, _bin_edges(modules[n].weight, self.bins)) for n in hist]
+    group_of_layer = dict(zip(self._layers.layer, self._layers.group))
+    self._hist = [(n, group_of_layer[n], type(modules[n]).__name__, modules[n].weight, _bin_edges(modules[n].weight, self.bins)) for n in hist]
 
 def _bin_edges(w:torch.Tensor, bins:int) -> np.ndarray:
     lo, hi = w.min().item(), w.max().item()
@@ -120,7 +121,7 @@ def _record(self:DriftRecorder, epoch:float, hist:bool=False):
     "Append drift per layer and group (and histograms if `hist`) at `epoch`, copied to the CPU in one go."
     diff2 = torch.stack([(p - w).pow(2).sum() for p, w in zip(self._params, self._w0)])
     drift = self._sums(diff2).sqrt() / self._norm0
-    counts = [torch.histc(w.detach().clamp(e[0], e[-1]), self.bins, e[0], e[-1]) for _, w, e in self._hist] if hist else []
+    counts = [torch.histc(w.detach().clamp(e[0], e[-1]), self.bins, e[0], e[-1]) for *_, w, e in self._hist] if hist else []
     self._records.append((epoch, hist, torch.cat([drift, *counts]).cpu().numpy()))
 
 # %% ../nbs/05_record.ipynb #aa76259a
@@ -146,12 +147,12 @@ def group_drift(self:DriftRecorder) -> pd.DataFrame:
 
 @patch(as_prop=True)
 def histograms(self:DriftRecorder) -> pd.DataFrame:
-    "Weight histograms of `hist_layers`: run, epoch, layer, bin_left, bin_right, count."
-    frames = [pd.DataFrame(dict(run=self.run_name, epoch=e, layer=name, bin_left=edges[:-1], bin_right=edges[1:],
+    "Weight histograms of `hist_layers`: run, epoch, layer, its group and module type (kind), bin_left, bin_right, count."
+    frames = [pd.DataFrame(dict(run=self.run_name, epoch=e, layer=name, group=group, kind=kind, bin_left=edges[:-1], bin_right=edges[1:],
                                 count=c.astype(int)))
-              for e, hist, v in self._records if hist for (name, _, edges), c in zip(self._hist, self._parts(v)[2])]
+              for e, hist, v in self._records if hist for (name, group, kind, _, edges), c in zip(self._hist, self._parts(v)[2])]
     return (pd.concat(frames, ignore_index=True) if frames
-            else pd.DataFrame(columns=['run', 'epoch', 'layer', 'bin_left', 'bin_right', 'count']))
+            else pd.DataFrame(columns=['run', 'epoch', 'layer', 'group', 'kind', 'bin_left', 'bin_right', 'count']))
 
 # %% ../nbs/05_record.ipynb #cc905d53
 def _epoch_values(rec:Recorder) -> dict:

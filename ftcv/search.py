@@ -333,7 +333,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--study', default=None, help='study name (default: DATASET-STRATEGY)')
     p.add_argument('--space', type=Path, default=None, help="TOML file with [scientific], [nuisance] and [fixed] tables (default: the strategy's default space)")
     p.add_argument('--arch', default='mobilenet_v2', help='torchvision or timm architecture name')
-    p.add_argument('--profile', default=None, choices=['cpu', 'gpu', 'auto'], help='run size (default: auto)')
+    p.add_argument('--profile', default=None, choices=['cpu', 'gpu', 'smoke', 'auto'], help='run size (default: auto)')
     p.add_argument('--size', type=_positive_int, default=None, help="image size in pixels (default: the profile's)")
     p.add_argument('--epochs', type=_positive_int, default=None, help="epochs per phase (default: the profile's)")
     p.add_argument('--seed', type=int, default=0, help='training seed of every trial and the default run (default: 0)')

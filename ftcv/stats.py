@@ -133,7 +133,7 @@ class Plateau:
 
 def plateau(valid_accuracy, # validation accuracy per epoch
             valid_loss, # validation loss per epoch
-            acc_tol:float=0.005, # the last quarter's best accuracy may be this far below the best overall
+            acc_tol:float=0.005, # the last quarter's best accuracy may be this far below the best overall, and rise by at most this
             loss_tol:float=0.05, # the loss may fall by at most this fraction over the last quarter
             min_epochs:int=4 # shorter curves are too short to tell
            ) -> Plateau:
@@ -145,6 +145,8 @@ def plateau(valid_accuracy, # validation accuracy per epoch
     q = max(2, math.ceil(n / 4))
     if (gap := acc.max() - acc[-q:].max()) > acc_tol:
         return Plateau(False, f"accuracy fell {gap:.3f} below its best in the last {q} epochs")
+    if (rise := acc[-1] - acc[-q]) > acc_tol:
+        return Plateau(False, f"accuracy still rising ({acc[-q]:.3f} -> {acc[-1]:.3f} over the last {q} epochs)")
     if (fall := (loss[-q] - loss[-1]) / loss[-q]) > loss_tol:
         return Plateau(False, f"valid loss still falling ({loss[-q]:.3f} -> {loss[-1]:.3f}, {fall:.0%}, over the last {q} epochs)")
     return Plateau(True, f"plateau over the last {q} epochs")

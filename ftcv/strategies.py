@@ -145,13 +145,19 @@ class Strategy:
     when: str  # one line: when to use it
     phases: str  # what trains in each phase, and how the budget is divided
     params: tuple = ()  # its `Param`s
-    least_epochs: int = 1  # the smallest budget it can divide over its phases
+    least_epochs: int|Callable = 1  # the smallest budget it can divide over its phases, or `f(groups, params)` giving it
     recipe: Callable = lambda epochs, groups: epochs  # its own recipe's length for a profile's `epochs` and the model's groups (unequal budgets)
 
     @property
     def defaults(self) -> dict:
         "Parameter name -> default."
         return {p.name: p.default for p in self.params}
+
+    def least(self, groups:int, # parameter groups of the model (head included)
+              params:dict # its parameters (defaults filled in)
+             ) -> int:
+        "The smallest budget it can divide over its phases for a model of `groups` groups."
+        return self.least_epochs(groups, params) if callable(self.least_epochs) else self.least_epochs
 
     def param(self, name:str) -> Param:
         "The declared parameter `name`, or a one-line error listing the ones it has."
@@ -176,7 +182,7 @@ class Strategy:
                             f"built, call its methods (`learn.fit_head`, `learn.fit_full`, `learn.fit_gradual`, ...).")
         if not isinstance(dls, DataLoaders): raise TypeError(f"{self.name} takes fastai DataLoaders, not {type(dls).__name__}.")
         profile = profile or get_profile()
-        epochs = _check_budget(profile.epochs if epochs is None else epochs, self.name, self.least_epochs)
+        epochs = _check_budget(profile.epochs if epochs is None else epochs, self.name, 1 if callable(self.least_epochs) else self.least_epochs)
         return self.fit(dls, arch, seed, profile, epochs, cbs, **self.check(params))
 
     def __repr__(self): return f"Strategy({self.name!r}: {self.when})"
@@ -186,7 +192,8 @@ class Strategy:
         return (f"**{self.name}**: {self.when}\n\n*Phases:* {self.phases}\n\n| parameter | default | allowed | what it does |\n"
                 f"|---|---|---|---|\n{rows}")
 
-LR = lambda default, doc: Param('lr', float, default, doc, low=1e-7, high=10.0, log=True)
+# LRs: positive and finite; the ceiling is far above any useful LR (a diverging run is caught, see `DivergenceGuard`)
+LR = lambda default, doc: Param('lr', float, default, doc, low=1e-7, high=1e10, log=True)
 BN = Param('bn', str, 'fastai', "BatchNorm policy of the frozen groups (see `BN_POLICIES`)", choices=BN_POLICIES)
 FACTOR = Param('factor', float, 2.6, "each group's LR is the one above divided by this (ULMFiT's 2.6)", low=1.0, high=100.0)
 
@@ -227,7 +234,7 @@ def use_linear_head(self:Learner) -> Learner:
     "Replace the head of a `Sequential(body, head)` model with average pooling and one linear layer (LP-FT's linear probe); returns the learner."
     _head_module(self)
     body = self.model[0]
-    linear = nn.Linear(num_features_model(body), self.dls.c)
+    linear = nn.Linear(num_features_model(nn.Sequential(*body.children())), self.dls.c)  # as fastai's `create_vision_model` counts them
     apply_init(linear, nn.init.kaiming_normal_)  # as fastai initialises a new head
     self.model[1] = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), linear).to(next(body.parameters()).device)
     if getattr(self, 'group_names', None): return self.use_fine_groups()
@@ -569,7 +576,7 @@ def _full(dls, arch, seed, profile, epochs, cbs, lr, bn) -> Run:
 full = Strategy('full', _full, "enough data (thousands of images) or a domain far from ImageNet: everything trains at a reduced LR",
                 "one phase: everything trains at one LR (BatchNorm policies make no difference once nothing is frozen)",
                 (Param('lr', float, FULL_LR, "one-cycle maximum LR, or 'find' for the LR finder's valley (its time counts as setup)",
-                       low=1e-7, high=10.0, choices=('find',), log=True), BN))
+                       low=1e-7, high=1e10, choices=('find',), log=True), BN))
 
 # %% ../nbs/06_strategies.ipynb #e27c8388
 def _discriminative(dls, arch, seed, profile, epochs, cbs, lr, factor, bn) -> Run:
@@ -594,7 +601,7 @@ gradual = Strategy('gradual', _gradual, "small data and a risk of destroying pre
                    "each phase gets budget // phases epochs and the last (everything unfrozen) the rest",
                    (LR(FULL_LR * 3, "the head's one-cycle maximum LR in every phase"), FACTOR,
                     Param('k', int, 1, 'groups unfrozen per phase', low=1, high=100), BN),
-                   least_epochs=1, recipe=lambda epochs, groups: epochs + groups - 1)
+                   least_epochs=lambda groups, p: math.ceil(groups / p['k']), recipe=lambda epochs, groups: epochs + groups - 1)
 
 # %% ../nbs/06_strategies.ipynb #039a4df3
 def plot_schedule(schedule:pd.DataFrame # from `gradual_schedule`
@@ -617,7 +624,7 @@ def _lpft(dls, arch, seed, profile, epochs, cbs, lr, probe_lr, probe_share) -> R
 lpft = Strategy('lpft', _lpft, "you will fine-tune everything but fear a random head distorting the features, or expect a distribution shift (Kumar et al. 2022)",
                 "a linear head on a body frozen bit for bit for `probe_share` of the budget, then everything at `lr` for the rest",
                 (LR(FULL_LR, "one-cycle maximum LR of the fine-tuning phase"),
-                 Param('probe_lr', float, 1e-2, 'one-cycle maximum LR of the linear probe', low=1e-7, high=10.0, log=True),
+                 Param('probe_lr', float, 1e-2, 'one-cycle maximum LR of the linear probe', low=1e-7, high=1e10, log=True),
                  Param('probe_share', float, 0.5, 'share of the budget the probe gets (each phase at least one epoch)', low=0.05, high=0.95)),
                 least_epochs=2, recipe=lambda epochs, groups: 2 * epochs)
 

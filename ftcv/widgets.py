@@ -19,14 +19,14 @@ import matplotlib.pyplot as plt
 import ipywidgets as W
 from fastai.callback.core import Callback
 
-from .figures import (SUGGESTIONS, comparison_figure, curves_figure, drift_figure, histogram_figure,
+from .figures import (SUGGESTIONS, layer_title, layer_moved_most, comparison_figure, curves_figure, drift_figure, histogram_figure,
                           lr_finder_figure, run_labels, suggestion_table)
 from .record import CurveRecorder
 
 # %% ../nbs/09a_widgets.ipynb #90a06cb2
 def _png(fig:plt.Figure) -> bytes:
     "The figure as PNG bytes; the figure is closed."
-    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=90); plt.close(fig)
+    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=90, bbox_inches='tight'); plt.close(fig)  # tight: no label cropped
     return buf.getvalue()
 
 def _has(df) -> bool: return df is not None and not df.empty
@@ -161,7 +161,8 @@ class DriftWidget(FigureWidget):
         self.drift, self.histograms, self._quiet = drift, histograms, True
         if _has(drift): _options(self.runs, list(dict.fromkeys(run_labels(drift))))
         if _has(histograms):
-            _options(self.layer, list(dict.fromkeys(histograms.layer)))
+            self.layer.options = [(layer_title(histograms[histograms.layer == l], l), l) for l in dict.fromkeys(histograms.layer)]
+            self.layer.value = layer_moved_most(histograms)
             ep = sorted(set(histograms.epoch))
             self.epoch.options = ep; self.epoch.value = ep[-1]
         self._quiet = False

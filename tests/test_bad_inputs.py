@@ -17,7 +17,7 @@ from ftcv.models import BUNDLED_WEIGHTS
 from ftcv.compare import save_run
 from ftcv.strategies import STRATEGIES
 
-TINY = ('--seeds', '1', '--size', '32', '--epochs', '1', '--bs', '8', '--profile', 'cpu')
+TINY = ('--seeds', '1', '--size', '32', '--epochs', '1', '--bs', '8', '--profile', 'smoke')
 TRIED = []  # every bad input this module tries, for the count in the report
 
 def cli(capsys, *args) -> tuple:
@@ -205,7 +205,7 @@ def test_bad_class_map(capsys, tmp_path, folder, case):
 
 def test_batch_larger_than_training_set(capsys, tmp_path, folder):
     code, _, err = cli(capsys, 'compare', folder, '--strategies', 'head', '--seeds', '1', '--size', '32', '--bs', '64',
-                       '--profile', 'cpu', '--out', tmp_path/'out')
+                       '--profile', 'smoke', '--out', tmp_path/'out')
     assert code == 1 and 'Batch size 64 is larger than the 20 training images' in err and '--bs' in err
     TRIED.append('batch size larger than the training set')
 

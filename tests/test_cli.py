@@ -6,7 +6,7 @@ def ftcv(*args, **env):
                           env={**os.environ, **env}, timeout=600)
 
 def test_check_runs_the_main_job(tmp_path):
-    r = ftcv('check', '--profile', 'cpu', '--epochs', '1', '--out', str(tmp_path/'check.json'))
+    r = ftcv('check', '--profile', 'smoke', '--epochs', '1', '--out', str(tmp_path/'check.json'))
     assert r.returncode == 0, r.stderr
     res = json.loads((tmp_path/'check.json').read_text())
     assert res['knows_imagenet'] and res['n_test'] == 310

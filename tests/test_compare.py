@@ -11,7 +11,7 @@ from ftcv.compare import compare
 def ftcv(*args):
     return subprocess.run([sys.executable, '-m', 'ftcv.cli', *args], capture_output=True, text=True, timeout=900)
 
-TINY = ('--seeds', '1', '--size', '32', '--epochs', '1', '--profile', 'cpu')
+TINY = ('--seeds', '1', '--size', '32', '--epochs', '1', '--profile', 'smoke')
 
 @pytest.fixture(scope='module')
 def class_folder(tmp_path_factory):
@@ -35,7 +35,7 @@ def test_compare_own_folder_writes_everything(class_folder, tmp_path):
     assert '| strategy' in r.stdout and 'Traceback' not in r.stderr
 
 def test_same_seed_same_numbers_on_cpu():
-    prof = get_profile('cpu', size=32, epochs=1)
+    prof = get_profile('smoke', size=32, epochs=1)
     a = compare('signs', strategies=['head', 'full'], seeds=[3], profile=prof, progress=False).results
     b = compare('signs', strategies=['head', 'full'], seeds=[3], profile=prof, progress=False).results
     cols = [c for c in a if c.startswith(('test_', 'best_', 'drift_'))]

@@ -14,7 +14,7 @@ from ftcv.data import load_manifest
 from ftcv.compare import compare, load_comparison, finished_runs, DivergenceGuard, DONE
 from ftcv import strategies
 
-ARGS = ('--strategies', 'head,probe,full,lpft', '--seeds', '1', '--size', '32', '--epochs', '1', '--bs', '8', '--profile', 'cpu')
+ARGS = ('--strategies', 'head,probe,full,lpft', '--seeds', '1', '--size', '32', '--epochs', '1', '--bs', '8', '--profile', 'smoke')
 WALL = ['seconds']  # wall-time columns differ between runs
 
 @pytest.fixture(scope='module')
@@ -90,7 +90,7 @@ def test_divergence_is_marked_and_the_others_go_on(folder, tmp_path, monkeypatch
     dataset = tmp_path/'manifest'
     from ftcv.compare import folder_manifest
     folder_manifest(folder, dataset)
-    cmp = compare(dataset, strategies=['full', 'head'], seeds=[0], profile=get_profile('cpu', size=32, epochs=2, bs=8),
+    cmp = compare(dataset, strategies=['full', 'head'], seeds=[0], profile=get_profile('smoke', size=32, epochs=2, bs=8),
                   progress=False, out=tmp_path/'out')
     r = cmp.results.set_index('strategy')
     assert r.loc['full', 'status'] == 'diverged' and r.loc['full', 'diverged_epoch'] == 1
@@ -103,7 +103,7 @@ def test_divergence_is_marked_and_the_others_go_on(folder, tmp_path, monkeypatch
 def test_divergence_via_the_command(folder, tmp_path):
     "`--lr 1e10`: every run diverges, each is marked, the command still writes its tables and exits 0."
     r = subprocess.run([sys.executable, '-m', 'ftcv.cli', 'compare', str(folder), '--strategies', 'head,full', '--seeds', '1',
-                        '--size', '32', '--epochs', '1', '--bs', '8', '--profile', 'cpu', '--lr', '1e10', '--out', str(tmp_path/'out')],
+                        '--size', '32', '--epochs', '1', '--bs', '8', '--profile', 'smoke', '--lr', '1e10', '--out', str(tmp_path/'out')],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0 and 'Traceback' not in r.stderr, r.stderr[-3000:]
     assert r.stdout.count('(diverged in epoch 1: best weights restored)') == 2  # the progress line of each run

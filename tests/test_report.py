@@ -20,7 +20,7 @@ def store_url(tmp_path_factory):
     "A store with a two-strategy comparison and a four-trial search on 8 photos per class and split, 32 px."
     root = tmp_path_factory.mktemp('store')
     load_manifest('signs').groupby(['label', 'split']).head(8).to_csv(root/'manifest.csv', index=False)
-    prof, url = get_profile('cpu', size=32, epochs=2), f'sqlite:///{root}/ftcv.db'
+    prof, url = get_profile('smoke', size=32, epochs=2), f'sqlite:///{root}/ftcv.db'
     record_comparison(compare(root, strategies=['head', 'probe'], seeds=2, profile=prof, progress=False), url, root, 'mobilenet_v2', prof)
     space = default_space('head')
     study = run_search(root, space, n_trials=5, url=url, study_name='signs-head', profile=prof, pruner='median', progress=False)

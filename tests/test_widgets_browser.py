@@ -20,7 +20,7 @@ def results_folder(tmp_path_factory) -> Path:
     "A real, small `ftcv compare` run: two strategies, one seed, 32 px, 2 epochs on the bundled digits."
     out = tmp_path_factory.mktemp('results')/'cmp'
     subprocess.run([sys.executable, '-m', 'ftcv.cli', 'compare', '--strategies', 'head,full', '--seeds', '1',
-                    '--size', '32', '--epochs', '2', '--profile', 'cpu', '--out', str(out)], check=True, cwd=ROOT, timeout=600)
+                    '--size', '32', '--epochs', '2', '--profile', 'smoke', '--out', str(out)], check=True, cwd=ROOT, timeout=600)
     return out
 
 @pytest.fixture(scope='module')
