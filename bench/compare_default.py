@@ -13,14 +13,16 @@ import pandas as pd
 WALL_MAX_S, ACC_MIN, TARGETS = 20 * 60, 0.93, ('full', 'discriminative', 'gradual', 'lpft')
 
 def main():
-    args = parser(__doc__.splitlines()[0]).parse_args()
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument('--out', type=Path, default=None, help='keep the output folder here (default: a temporary folder)')
+    args = p.parse_args()
     header('Benchmark 7: the default `ftcv compare`', args)
     extra = ['--size', '32', '--epochs', '4', '--seeds', '2', '--per-class', '10'] if args.quick else []
     env = {**os.environ, 'PYTHONPATH': str(ROOT)}
     env.pop('OMP_NUM_THREADS', None); env.pop('MKL_NUM_THREADS', None)  # as a user runs it: torch's own thread count
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp)/'ftcv-compare'
-        cmd = ['/usr/bin/time', '-v', sys.executable, '-m', 'ftcv.cli', 'compare', '--profile', 'smoke', '--quiet', '--out', str(out), *extra]
+        out = args.out or Path(tmp)/'ftcv-compare'
+        cmd = ['/usr/bin/time', '-v', sys.executable, '-m', 'ftcv.cli', 'compare', '--profile', 'cpu', '--quiet', '--out', str(out), *extra]
         p = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if p.returncode != 0: raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
         wall = re.search(r'Elapsed \(wall clock\) time .*: (?:(\d+):)?(\d+):([\d.]+)', p.stderr).groups()

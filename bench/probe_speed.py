@@ -40,7 +40,7 @@ def cached_probe(prof, seed, epochs):
     timer = FitTimer()
     run = probe(dls, seed=seed, profile=prof, epochs=epochs, lr=LR, cbs=[timer])
     return [dict(seed=seed, head_s=timer.times[0], acc=evaluate(run.learn, run.learn.eval_dl).metrics['accuracy'],
-                 features_s=run.notes['feature_seconds'], logreg_acc=run.notes['logreg_test_accuracy'])]
+                 features_s=run.setup_seconds, logreg_acc=run.notes['logreg_test_accuracy'])]
 
 def main():
     args = parser(__doc__.splitlines()[0]).parse_args()

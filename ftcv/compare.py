@@ -189,6 +189,7 @@ class Comparison:
         p = paired_table(r, 'test_accuracy', self.baseline)
         s = s.join(p[['mean', 'low', 'high', 'diff', 'diff_low', 'diff_high', 'verdict', 'seeds_needed']].rename(
             columns={'mean': 'test_accuracy_mean', 'low': 'test_accuracy_low', 'high': 'test_accuracy_high'}))
+        s['test_accuracy_std'] = g.test_accuracy.std(ddof=1)  # the spread over seeds, beside the interval of the mean
         s['converged'] = g.converged.sum().astype(int) if 'converged' in r else 0
         s['diverged'] = self.diverged.groupby('strategy').size().reindex(s.index).fillna(0).astype(int)
         return s

@@ -2,6 +2,7 @@
 or argument, exit 2 for usage errors and 1 for data errors, and no traceback; unreadable images are skipped and listed.
 Inputs are created at test time. Most cases call `ftcv.cli.main` in-process (the same code path as the command, without
 paying for an interpreter start per case); `test_messy_folder_end_to_end` runs the real command in a subprocess."""
+import dataclasses
 import io, json, lzma, os, shutil, subprocess, sys
 from pathlib import Path
 import numpy as np
@@ -17,7 +18,7 @@ from ftcv.models import BUNDLED_WEIGHTS
 from ftcv.compare import save_run
 from ftcv.strategies import STRATEGIES
 
-TINY = ('--seeds', '1', '--size', '32', '--epochs', '1', '--bs', '8', '--profile', 'smoke')
+TINY = ('--seeds', '1', '--size', '32', '--epochs', '1', '--bs', '8', '--profile', 'smoke', '--quiet')
 TRIED = []  # every bad input this module tries, for the count in the report
 
 def cli(capsys, *args) -> tuple:
@@ -257,7 +258,7 @@ def test_weights_sha256_mismatch(capsys, tmp_path, tmp_hub, monkeypatch, folder)
 def test_gpu_out_of_memory_message(capsys, tmp_path, folder, monkeypatch):
     "No GPU here: a strategy that raises torch's OutOfMemoryError shows the message path (exit 1, a batch size to try)."
     def oom(*args, **kwargs): raise torch.cuda.OutOfMemoryError('CUDA out of memory. Tried to allocate 2.00 GiB')
-    monkeypatch.setitem(STRATEGIES, 'head', oom)
+    monkeypatch.setitem(STRATEGIES, 'head', dataclasses.replace(STRATEGIES['head'], fit=oom))  # the declared head, failing as a full GPU would
     code, _, err = cli(capsys, 'compare', folder, '--strategies', 'head', *TINY, '--out', tmp_path/'out')
     assert code == 1 and 'Out of GPU memory in head (seed 0) at batch size 8' in err and '--bs 4' in err, err
     TRIED.append('GPU out of memory')

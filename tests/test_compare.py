@@ -11,7 +11,7 @@ from ftcv.compare import compare
 def ftcv(*args):
     return subprocess.run([sys.executable, '-m', 'ftcv.cli', *args], capture_output=True, text=True, timeout=900)
 
-TINY = ('--seeds', '1', '--size', '32', '--epochs', '1', '--profile', 'smoke')
+TINY = ('--seeds', '1', '--size', '32', '--epochs', '1', '--profile', 'smoke', '--quiet')
 
 @pytest.fixture(scope='module')
 def class_folder(tmp_path_factory):
@@ -33,6 +33,22 @@ def test_compare_own_folder_writes_everything(class_folder, tmp_path):
     assert sorted(res.strategy) == ['head', 'probe'] and res.test_accuracy.between(0, 1).all()
     assert set(res.status) == {'ok'}
     assert '| strategy' in r.stdout and 'Traceback' not in r.stderr
+
+def test_one_budget_for_five_strategies_on_a_class_folder(class_folder, tmp_path):
+    "`--epochs N` means N passes over the training images for every strategy, whatever its phases; the table says so."
+    r = ftcv('compare', str(class_folder), '--strategies', 'head,full,gradual,lpft,fastai_default', '--seeds', '2', '--size', '32',
+             '--bs', '8', '--epochs', '6', '--profile', 'smoke', '--quiet', '--no-lr-finder', '--out', str(tmp_path/'out'))
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = pd.read_csv(tmp_path/'out'/'results.csv')
+    assert res.groupby('strategy').epochs.agg(set).to_dict() == {s: {6} for s in ('head', 'full', 'gradual', 'lpft', 'fastai_default')}
+    assert {'steps', 'seconds', 'setup_seconds', 'trainable_params', 'converged'} <= set(res.columns)
+    summary = pd.read_csv(tmp_path/'out'/'summary.csv', index_col=0)
+    assert summary.loc['fastai_default', 'verdict'] == 'baseline'
+    assert {'diff_low', 'diff_high', 'verdict', 'seeds_needed'} <= set(summary.columns)
+    assert 'Equal budgets' in r.stdout and 'vs fastai_default [95% CI]' in r.stdout
+    r = ftcv('compare', str(class_folder), '--strategies', 'gradual', '--seeds', '1', '--size', '32', '--bs', '8', '--epochs', '4',
+             '--profile', 'smoke', '--quiet', '--out', str(tmp_path/'out2'))
+    assert r.returncode == 1 and 'gradual needs a budget of at least 6 epochs' in r.stderr and 'Traceback' not in r.stderr, r.stderr
 
 def test_same_seed_same_numbers_on_cpu():
     prof = get_profile('smoke', size=32, epochs=1)
