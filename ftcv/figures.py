@@ -103,6 +103,10 @@ def _lr_by_epoch(hypers:pd.DataFrame, batches:pd.DataFrame|None) -> pd.DataFrame
     keys = [k for k in ('run', 'strategy', 'seed', 'phase', 'iter') if k in hypers and k in batches]
     return hypers.merge(batches[keys + ['epoch']], on=keys, how='left').rename(columns={'epoch': 'x'})
 
+def _training_lr(h:pd.DataFrame) -> pd.Series:
+    "The LR where the group trains, NaN (a gap in a line) where it is frozen."
+    return h.lr.where(h.trains.astype(bool)) if 'trains' in h else h.lr
+
 def curves_figure(epochs:pd.DataFrame, # per-epoch rows: `CurveRecorder.epochs` or `Comparison.curves`
                   batches:pd.DataFrame|None=None, # per-batch losses: `CurveRecorder.batches`
                   hypers:pd.DataFrame|None=None, # per-batch LR per group: `CurveRecorder.hypers`
@@ -138,7 +142,7 @@ def curves_figure(epochs:pd.DataFrame, # per-epoch rows: `CurveRecorder.epochs` 
     if has_h:
         groups = list(dict.fromkeys(h.group))
         for grp, col in zip(groups, plt.cm.viridis(np.linspace(0, 0.9, len(groups)))):
-            g = h[h.group == grp]; axs[i].plot(g.x, g.lr, color=col, label=grp)
+            g = h[h.group == grp]; axs[i].plot(g.x, _training_lr(g), color=col, label=grp)
         axs[i].set(xlabel='epoch' if has_b else 'batch', ylabel='learning rate', yscale='log', title=f'LR per group: {lr_run}')
     for ax in axs:
         if ax.get_legend_handles_labels()[0]: ax.legend(fontsize=7)
@@ -148,6 +152,7 @@ def curves_figure(epochs:pd.DataFrame, # per-epoch rows: `CurveRecorder.epochs` 
 # %% ../nbs/09_figures.ipynb #e45abdd2
 def _lr_spread_run(h:pd.DataFrame) -> str:
     "The run label whose parameter groups' LRs differ most at some batch (ties: the first)."
+    h = h[h.trains.astype(bool)] if 'trains' in h else h  # a frozen group's LR is not a training LR
     spread = h.groupby(['label', 'iter'], sort=False).lr.agg(lambda v: v.max() / max(v.min(), 1e-30)).groupby('label', sort=False).max()
     return spread.idxmax()
 
@@ -184,9 +189,9 @@ def curves_grid(epochs:pd.DataFrame, # per-epoch rows of several runs (`Comparis
         g = h[h.label == lr_run]
         groups = list(dict.fromkeys(g.group))
         for grp, col in zip(groups, plt.cm.viridis(np.linspace(0, 0.9, len(groups)))):
-            gg = g[g.group == grp]; ax.plot(gg.x, gg.lr, color=col, label=grp)
+            gg = g[g.group == grp]; ax.plot(gg.x, _training_lr(gg), color=col, label=grp)
         ax.set(yscale='log', xlabel='epoch' if batches is not None and not batches.empty else 'batch', ylabel='learning rate',
-               title=f'LR per group: {lr_run}')
+               title=f'LR per group: {lr_run} (gaps: frozen)')
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
@@ -204,19 +209,19 @@ def drift_figure(drift:pd.DataFrame, # group or layer drift rows (see `drift_tab
                  runs:list|None=None, # run labels, one panel each (default all)
                  kind:str='heatmap' # 'heatmap' or 'lines'
                 ) -> plt.Figure:
-    "Relative drift from the pretrained weights per group and epoch, one panel per run with its own groups, on one logarithmic colour scale."
+    "Relative drift from the pretrained weights per group and epoch, one panel per run with its own groups, on one logarithmic colour scale (grey: 0 or not finite)."
     if kind not in ('heatmap', 'lines'): raise ValueError(f"kind={kind!r}: use 'heatmap' or 'lines'.")
     d = _with_labels(drift, runs, 'weight drift')
     labels = list(dict.fromkeys(d.label))
     tables = [drift_table(d[d.label == l], l) for l in labels]
-    values = np.concatenate([t.values.ravel() for t in tables])
-    vmax = float(np.nanmax(values)) if np.isfinite(values).any() and np.nanmax(values) > 0 else 1.0
-    positive = values[values > 0]
+    values = np.concatenate([t.values.ravel() for t in tables]).astype(float)
+    positive = values[np.isfinite(values) & (values > 0)]  # a diverged run's drift can be NaN or infinite
+    vmax = float(positive.max()) if len(positive) else 1.0
     # a log scale: a new head's drift (random start, often > 1) and a body's (1e-3 .. 1e-1) both stay readable
     vmin = max(float(positive.min()), vmax * 1e-4) if len(positive) else vmax * 1e-4
-    cmap = plt.get_cmap('viridis').copy(); cmap.set_bad('0.85')  # exactly 0 (never trained): light grey
+    cmap = plt.get_cmap('viridis').with_extremes(bad='0.85')  # exactly 0 (never trained), NaN or infinite: light grey
     rows = max(len(t) for t in tables)
-    fig, axs = plt.subplots(1, len(labels), figsize=(3.4 * len(labels) + 1.2, 0.32 * rows + 1.6), squeeze=False)
+    fig, axs = plt.subplots(1, len(labels), figsize=(3.4 * len(labels) + 1.2, 0.32 * rows + 1.8), squeeze=False, layout='constrained')
     for ax, label, t in zip(axs[0], labels, tables):
         only_head = list(t.index) == ['head']
         if kind == 'heatmap':
@@ -227,7 +232,6 @@ def drift_figure(drift:pd.DataFrame, # group or layer drift rows (see `drift_tab
             ax.set(yscale='log', ylim=(vmin, vmax * 1.5), ylabel='relative drift'); ax.legend(fontsize=7)
         ax.set(title=label + ('\n(body frozen: no body drift)' if only_head else ''), xlabel='epoch')
     if kind == 'heatmap': fig.colorbar(im, ax=list(axs[0]), fraction=0.04, label='||W - W0|| / ||W0|| (log; grey: 0)')
-    else: fig.tight_layout()
     return fig
 
 # %% ../nbs/09_figures.ipynb #ff595c50
@@ -264,7 +268,8 @@ def histogram_figure(histograms:pd.DataFrame, # `DriftRecorder.histograms` rows 
     for ax, label in zip(axs[0], labels):
         g = h[h.label == label]
         last = epoch if epoch in set(g.epoch) else g.epoch.max()  # a run with fewer epochs shows its last one
-        for e, style in ((g.epoch.min(), dict(color='grey', alpha=0.5, label='pretrained')), (last, dict(color='tab:blue', label=f'epoch {last:g}'))):
+        start = 'initial (random head)' if 'group' in g and (g.group == 'head').all() else 'pretrained'
+        for e, style in ((g.epoch.min(), dict(color='grey', alpha=0.5, label=start)), (last, dict(color='tab:blue', label=f'epoch {last:g}'))):
             b = g[g.epoch == e]
             ax.stairs(b['count'].values, np.r_[b.bin_left.values, b.bin_right.values[-1:]], fill=e != last, **style)
         ax.set(title=label, xlabel='weight', yscale='log'); ax.legend(fontsize=8)
@@ -279,7 +284,7 @@ def comparison_figure(results:pd.DataFrame, # one row per run: strategy, seed, m
                       fraction:float|None=None, # keep only runs on this fraction of the training set
                       strategies:list|None=None # strategies to show (default all)
                      ) -> plt.Figure:
-    "Mean +- std over seeds per strategy as bars, and the metric against seconds and against trainable parameters."
+    "Mean +- std over seeds per strategy as bars (in the planned order), and the metric against seconds and against trainable parameters."
     if results is None or results.empty: raise ValueError("No results: run `compare` (or `ftcv compare`) first.")
     if metric not in results: raise ValueError(f"Metric {metric!r} is not in the results: choose from {[c for c in results if c.startswith('test_')]}.")
     r = results
@@ -290,7 +295,7 @@ def comparison_figure(results:pd.DataFrame, # one row per run: strategy, seed, m
     if r.empty: raise ValueError(f"No results for strategies {strategies}.")
     g = r.groupby('strategy')
     mean, std = g[[metric, 'seconds', 'trainable_params']].mean(), g[[metric, 'seconds']].std(ddof=1).fillna(0)
-    order = mean[metric].sort_values().index
+    order = list(dict.fromkeys(r.strategy))[::-1]  # the planned order, first at the top: bars are not a ranking
     fig, axs = plt.subplots(1, 3, figsize=(15, 0.4 * len(order) + 3), gridspec_kw=dict(width_ratios=[1.3, 1, 1]))
     axs[0].barh(order, mean.loc[order, metric], xerr=std.loc[order, metric], color='tab:blue', alpha=0.6, capsize=3)
     for i, s in enumerate(order): axs[0].plot(r[metric][r.strategy == s], [i] * (r.strategy == s).sum(), 'k.')
@@ -319,7 +324,7 @@ def per_strategy(df:pd.DataFrame|None, # rows of `compare` (with `strategy` and 
     "Numeric columns averaged over seeds per strategy, so each strategy is one line or panel; other tables unchanged."
     if df is None or df.empty or not {'strategy', 'seed'} <= set(df.columns): return df
     keys = [k for k in keys if k in df.columns]
-    cols = [c for c in df.select_dtypes('number').columns if c not in keys and c != 'seed']
+    cols = [c for c in df.select_dtypes(['number', 'bool']).columns if c not in keys and c != 'seed']  # bools: the share of seeds
     return df.groupby(['strategy', *keys], sort=False)[cols].mean().reset_index()
 
 def save_figures(tables:dict, # name -> DataFrame: results, curves, batches, hypers, drift, histograms, lr_curves, lr_suggestions

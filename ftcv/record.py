@@ -176,11 +176,12 @@ class CurveRecorder(_FitRecorder):
         self._phase = self._fits if self.phase is None else self.phase
         self._fits += 1
         self._names = _group_names(self.group_names or getattr(self.learn, 'group_names', None), len(self.opt.hypers))
+        self._trains = [any(p.requires_grad for p in ps) for ps in self.opt.param_lists]  # frozen groups keep an LR but do not train
 
     def after_batch(self):
         key = (self.run_name, self._phase, self._iters)
         self._batch_keys.append((*key, self._epochs_done + (self.iter + 1) / self.n_iter))
-        self._hyper_rows += [(*key, g, h['lr'], h.get('mom')) for g, h in zip(self._names, self.opt.hypers)]
+        self._hyper_rows += [(*key, g, h['lr'], h.get('mom'), t) for g, h, t in zip(self._names, self.opt.hypers, self._trains)]
         self._pending.append(torch.stack([self.learn.loss.detach(), self.learn.smooth_loss]))
         self._iters += 1
 
@@ -208,8 +209,8 @@ class CurveRecorder(_FitRecorder):
                             columns=['run', 'phase', 'iter', 'epoch', 'loss', 'smooth_loss'])
     @property
     def hypers(self) -> pd.DataFrame:
-        "One row per training batch and parameter group: run, phase, iter, group, lr, mom."
-        return pd.DataFrame(self._hyper_rows, columns=['run', 'phase', 'iter', 'group', 'lr', 'mom'])
+        "One row per training batch and parameter group: run, phase, iter, group, lr, mom, and whether the group trains (not frozen)."
+        return pd.DataFrame(self._hyper_rows, columns=['run', 'phase', 'iter', 'group', 'lr', 'mom', 'trains'])
 
 # %% ../nbs/05_record.ipynb #e512f6b4
 def lr_find_all(learn:Learner, # the learner; fastai restores its weights afterwards

@@ -145,7 +145,7 @@ def plateau(valid_accuracy, # validation accuracy per epoch
     q = max(2, math.ceil(n / 4))
     if (gap := acc.max() - acc[-q:].max()) > acc_tol:
         return Plateau(False, f"accuracy fell {gap:.3f} below its best in the last {q} epochs")
-    if (rise := acc[-1] - acc[-q]) > acc_tol:
+    if acc[-1] - acc[-q] > acc_tol:
         return Plateau(False, f"accuracy still rising ({acc[-q]:.3f} -> {acc[-1]:.3f} over the last {q} epochs)")
     if (fall := (loss[-q] - loss[-1]) / loss[-q]) > loss_tol:
         return Plateau(False, f"valid loss still falling ({loss[-q]:.3f} -> {loss[-1]:.3f}, {fall:.0%}, over the last {q} epochs)")

@@ -38,7 +38,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.pipeline import make_pipeline
 
 from .core import Profile, get_profile, seed_everything
-from .data import manifest_dls, test_dl
+from .data import test_dl
 from .models import pretrained_model, TORCHVISION_ARCHS, make_learner
 from .groups import grouped_learner, group_names, fine_splitter
 from .record import DriftRecorder, CurveRecorder, evaluate, lr_find_all

@@ -219,7 +219,7 @@ def test_gpu_profile_without_gpu(capsys, tmp_path):
 def test_resume_other_configuration(capsys, tmp_path, folder):
     "A folder holding runs of another configuration is refused, and its runs are left as they were."
     out = tmp_path/'out'
-    run = save_run(out, dict(arch='mobilenet_v2', size=64, bs=8, epochs=1, lr=None, class_map=None, data='0' * 64),
+    run = save_run(out, dict(arch='mobilenet_v2', per_class=None, size=64, bs=8, epochs=1, budget='equal', lr=None, class_map=None, params={}, data='0' * 64),
                    dict(strategy='head', seed=0, test_accuracy=0.5), {})
     before = (run/'run.json').read_text()
     code, _, err = cli(capsys, 'compare', folder, '--strategies', 'head', *TINY, '--out', out)
