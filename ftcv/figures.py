@@ -170,7 +170,9 @@ def curves_grid(epochs:pd.DataFrame, # per-epoch rows of several runs (`Comparis
     nrows = 2 * -(-len(labels) // ncols)
     fig = plt.figure(figsize=(2.3 * ncols + (3.6 if h is not None else 0), 2.0 * nrows + 0.6))
     grid = fig.add_gridspec(nrows, ncols + (2 if h is not None else 0))
-    top = max(float(e.valid_loss.max()), float(e.train_loss.max()) if 'train_loss' in e else 0)
+    losses = pd.concat([e.valid_loss, e.train_loss if 'train_loss' in e else e.valid_loss]).astype(float)
+    losses = losses[np.isfinite(losses)]  # a diverged run's loss can be NaN or infinite
+    top = float(losses.max()) if len(losses) else 1.0
     for i, label in enumerate(labels):
         g = e[e.label == label]
         r, c = 2 * (i // ncols), i % ncols
