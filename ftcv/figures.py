@@ -107,6 +107,14 @@ def _training_lr(h:pd.DataFrame) -> pd.Series:
     "The LR where the group trains, NaN (a gap in a line) where it is frozen."
     return h.lr.where(h.trains.astype(bool)) if 'trains' in h else h.lr
 
+def _lr_panel(ax, h:pd.DataFrame, run:str, by_epoch:bool):
+    "Draw the per-batch LR of each parameter group of `run` (rows of `h` with x, group, lr), frozen stretches as gaps."
+    g = h[h.label == run]
+    groups = list(dict.fromkeys(g.group))
+    for grp, col in zip(groups, plt.cm.viridis(np.linspace(0, 0.9, len(groups)))):
+        gg = g[g.group == grp]; ax.plot(gg.x, _training_lr(gg), color=col, label=grp)
+    ax.set(xlabel='epoch' if by_epoch else 'batch', ylabel='learning rate', yscale='log', title=f'LR per group: {run} (gaps: frozen)')
+
 def curves_figure(epochs:pd.DataFrame, # per-epoch rows: `CurveRecorder.epochs` or `Comparison.curves`
                   batches:pd.DataFrame|None=None, # per-batch losses: `CurveRecorder.batches`
                   hypers:pd.DataFrame|None=None, # per-batch LR per group: `CurveRecorder.hypers`
@@ -121,7 +129,7 @@ def curves_figure(epochs:pd.DataFrame, # per-epoch rows: `CurveRecorder.epochs` 
     b = b[b.label.isin(e.label)] if b is not None else None
     h = _with_labels(_lr_by_epoch(hypers, batches), None, 'learning rates') if hypers is not None and not hypers.empty else None
     lr_run = lr_run or e.label.iloc[0]
-    h = h[h.label == lr_run] if h is not None else None
+    h = h[h.label == lr_run] if h is not None else None  # only that run's LRs: the panel's data
     has_b, has_h = b is not None and not b.empty, h is not None and not h.empty
     fig, axs = plt.subplots(1, 2 + has_b + has_h, figsize=(4.6 * (2 + has_b + has_h), 3.8), squeeze=False)
     axs = list(axs[0])
@@ -139,11 +147,7 @@ def curves_figure(epochs:pd.DataFrame, # per-epoch rows: `CurveRecorder.epochs` 
     if has_b:
         for label, g in b.groupby('label', sort=False): axs[i].plot(g.epoch, g.smooth_loss, color=colors.get(label), label=label)
         axs[i].set(xlabel='epoch', ylabel='smoothed loss', title='training loss per batch'); i += 1
-    if has_h:
-        groups = list(dict.fromkeys(h.group))
-        for grp, col in zip(groups, plt.cm.viridis(np.linspace(0, 0.9, len(groups)))):
-            g = h[h.group == grp]; axs[i].plot(g.x, _training_lr(g), color=col, label=grp)
-        axs[i].set(xlabel='epoch' if has_b else 'batch', ylabel='learning rate', yscale='log', title=f'LR per group: {lr_run}')
+    if has_h: _lr_panel(axs[i], h, lr_run, has_b)
     for ax in axs:
         if ax.get_legend_handles_labels()[0]: ax.legend(fontsize=7)
     fig.tight_layout()
@@ -186,14 +190,8 @@ def curves_grid(epochs:pd.DataFrame, # per-epoch rows of several runs (`Comparis
         ax2.set(ylim=(0, 1), xlabel='epoch')
         if c == 0: ax2.set_ylabel(f'valid {metric}')
     if h is not None:
-        lr_run = _lr_spread_run(h)
         ax = fig.add_subplot(grid[:, ncols:])
-        g = h[h.label == lr_run]
-        groups = list(dict.fromkeys(g.group))
-        for grp, col in zip(groups, plt.cm.viridis(np.linspace(0, 0.9, len(groups)))):
-            gg = g[g.group == grp]; ax.plot(gg.x, _training_lr(gg), color=col, label=grp)
-        ax.set(yscale='log', xlabel='epoch' if batches is not None and not batches.empty else 'batch', ylabel='learning rate',
-               title=f'LR per group: {lr_run} (gaps: frozen)')
+        _lr_panel(ax, h, _lr_spread_run(h), batches is not None and not batches.empty)
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
