@@ -7,11 +7,12 @@ Docs: https://ftcv.github.io/ftcv/report.html.md"""
 # %% auto #0
 __all__ = ['fig_html', 'build_report', 'report_command']
 
-# %% ../nbs/12_report.ipynb #e0b7ca7b
+# %% ../nbs/12_report.ipynb #21c6eb62
 import argparse
 import base64
 import html
 import io
+import os
 import sys
 import warnings
 from datetime import datetime
@@ -22,11 +23,12 @@ import matplotlib.pyplot as plt
 import optuna
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 from optuna.visualization import matplotlib as ovm
 
-from .store import RunStore, StoreError, DEFAULT_STORAGE, load_comparison, optuna_storage, store_url
+from .store import RunStore, StoreError, DEFAULT_STORAGE, load_comparison, optuna_storage, store_url, hide_password
 from .figures import comparison_figure, curves_figure, drift_figure, per_strategy
-from .search import SearchSpace, best_per_scientific
+from .search import SearchSpace, best_per_scientific, writable_folder
 
 # %% ../nbs/12_report.ipynb #ba528827
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
@@ -56,18 +58,19 @@ def _figure(title:str, make) -> str:
         fig = fig.figure if not isinstance(fig, plt.Figure) and hasattr(fig, 'figure') else fig
         return f'<h3>{html.escape(title)}</h3>' + fig_html(fig, title)
 
-# %% ../nbs/12_report.ipynb #accfc0e1
+# %% ../nbs/12_report.ipynb #7840fed7
 def _comparison_section(url:str) -> str:
     cmp = load_comparison(url)
     s = cmp.summary
     return ('<h2>Comparison of strategies</h2>'
-            f'<p>{len(cmp.results)} runs: {", ".join(f"{k} ({v})" for k, v in s.runs.items())}.</p>' + _table(s.reset_index())
+            f'<p>{len(cmp.results)} runs: {html.escape(", ".join(f"{k} ({v})" for k, v in s.runs.items()))}.</p>' + _table(s.reset_index())
             + _figure('Test accuracy per strategy', lambda: comparison_figure(cmp.results))
             + _figure('Validation curves', lambda: curves_figure(per_strategy(cmp.curves, ['phase', 'epoch'])))
             + _figure('Drift from the pretrained weights', lambda: drift_figure(per_strategy(cmp.drift, ['epoch', 'group']))))
 
 def _study_section(study:optuna.Study, store:RunStore) -> str:
     attrs = study.user_attrs.get('ftcv', {})
+    attrs = attrs if isinstance(attrs, dict) else {}
     trials = study.trials_dataframe(attrs=('number', 'state', 'value', 'params', 'user_attrs', 'duration'))
     head = f'<h2>Study {html.escape(study.study_name)}</h2>'
     if trials.empty: return head + '<p class="note">No trials yet.</p>'
@@ -76,12 +79,14 @@ def _study_section(study:optuna.Study, store:RunStore) -> str:
             f'{html.escape(str(attrs.get("arch", "?")))}; trials: {html.escape(", ".join(f"{v} {k.lower()}" for k, v in counts.items()))}.</p>'
     parts = [head]
     if 'space' in attrs and 'COMPLETE' in counts:
-        space = SearchSpace(attrs['strategy'], **attrs['space'])
-        best, default = study.best_trial, store.runs('default', study.study_name)
-        rows = [dict(configuration=f'best (trial {best.number})', valid_accuracy=best.value, test_accuracy=best.user_attrs.get('test_accuracy'), parameters=str(best.params))]
-        if len(default): rows.append(dict(configuration='default', valid_accuracy=default.valid_accuracy.iloc[-1], test_accuracy=default.test_accuracy.iloc[-1], parameters=str(space.fixed or 'strategy defaults')))
-        parts += ['<h3>Best configuration and the default</h3>', _table(pd.DataFrame(rows)),
-                  '<h3>Best nuisance setting per scientific value</h3>', _table(best_per_scientific(study, space))]
+        try: space = SearchSpace(attrs['strategy'], **attrs['space'])
+        except (ValueError, TypeError, KeyError) as e: parts.append(f'<p class="note">Its space cannot be read ({html.escape(str(e))}).</p>'); space = None
+        if space is not None:
+            best, default = study.best_trial, store.runs('default', study.study_name)
+            rows = [dict(configuration=f'best (trial {best.number})', valid_accuracy=best.value, test_accuracy=best.user_attrs.get('test_accuracy'), parameters=str(best.params))]
+            if len(default): rows.append(dict(configuration='default', valid_accuracy=default.valid_accuracy.iloc[-1], test_accuracy=default.test_accuracy.iloc[-1], parameters=str(space.fixed or 'strategy defaults')))
+            parts += ['<h3>Best configuration and the default</h3>', _table(pd.DataFrame(rows)),
+                      '<h3>Best nuisance setting per scientific value</h3>', _table(best_per_scientific(study, space))]
     trials['duration'] = trials.duration.dt.total_seconds().round(1)
     parts += ['<h3>Trials</h3>', _table(trials.rename(columns=lambda c: c.removeprefix('params_').removeprefix('user_attrs_')))]
     parts += [_figure('Optimisation history', lambda: ovm.plot_optimization_history(study)),
@@ -90,18 +95,16 @@ def _study_section(study:optuna.Study, store:RunStore) -> str:
               _figure('Parameter importances', lambda: ovm.plot_param_importances(study))]
     return ''.join(parts)
 
-# %% ../nbs/12_report.ipynb #93a0de65
+# %% ../nbs/12_report.ipynb #03cf135c
 def build_report(url:str|Path|None=None, # the store's URL or SQLite file; default `DEFAULT_STORAGE`
                  out:str|Path='ftcv-report' # folder for index.html (created)
                 ) -> Path:
     "Write one self-contained `out/index.html` with the tables and figures of every compare run and study at `url`."
     url, out = store_url(url), Path(out)
-    db = sa.make_url(url).database if url.startswith('sqlite') else None
-    if db and not Path(db).is_file(): raise FileNotFoundError(f"The store {url!r} does not exist: give the --storage that compare or search wrote to.")
-    if out.exists() and not out.is_dir(): raise FileExistsError(f"--out {out} is a file: name a folder.")
-    store = RunStore(url)
-    storage = optuna_storage(url)
-    names = optuna.study.get_all_study_names(storage)
+    writable_folder(out, '--out')
+    store = RunStore(url, create=False)
+    storage = optuna_storage(url, create=False) if 'studies' in store.table_names else None
+    names = optuna.study.get_all_study_names(storage) if storage is not None else []
     kinds = store.runs().kind.value_counts().to_dict()
     if not kinds and not names: raise ValueError(f"The store {store!r} holds no runs and no studies: run ftcv compare or ftcv search with --storage first.")
     matplotlib.use('Agg')
@@ -112,12 +115,14 @@ def build_report(url:str|Path|None=None, # the store's URL or SQLite file; defau
     page = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>ftcv report</title><link rel="icon" href="data:,">'
             f'<style>{_CSS}</style></head><body>{"".join(body)}</body></html>')
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out/'index.html.tmp'
-    tmp.write_text(page, encoding='utf-8')
-    tmp.replace(out/'index.html')
+    tmp = out/f'.index.html.{os.getpid()}.tmp'
+    try:
+        tmp.write_text(page, encoding='utf-8')
+        tmp.replace(out/'index.html')
+    finally: tmp.unlink(missing_ok=True)
     return out/'index.html'
 
-# %% ../nbs/12_report.ipynb #8eedc963
+# %% ../nbs/12_report.ipynb #dfc56d41
 def report_command(argv:list|None=None # arguments after `ftcv report` (default: `sys.argv[1:]`)
                   ) -> int:
     "`ftcv report`: build the HTML report of a results store."
@@ -126,9 +131,14 @@ def report_command(argv:list|None=None # arguments after `ftcv report` (default:
     p.add_argument('--out', type=Path, default=Path('ftcv-report'), help='output folder for index.html (default: ftcv-report)')
     args = p.parse_args(argv)
     try: page = build_report(args.storage, args.out)
-    except (FileNotFoundError, FileExistsError, ValueError) as e:
-        print(f"ftcv report: {e}", file=sys.stderr)
+    except (OSError, ValueError, sa_exc.SQLAlchemyError, optuna.exceptions.StorageInternalError) as e:
+        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if not isinstance(e, (OSError, ValueError)): why = f"cannot read the store {hide_password(store_url(args.storage))!r} ({why}): give the --storage that ftcv compare or ftcv search wrote to"
+        print(f"ftcv report: {hide_password(why)}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("ftcv report: interrupted; nothing was written.", file=sys.stderr)
+        return 130
     print(f"wrote {page}")
     return 0
 
