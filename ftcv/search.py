@@ -10,7 +10,7 @@ __all__ = ['SECTIONS', 'DATA_PARAMS', 'TRAINING_PARAMS', 'FIXED_PARAMS', 'PRUNER
            'n_finished', 'open_study', 'study_settings', 'run_search', 'best_per_scientific', 'SearchSummary',
            'default_run', 'summarize', 'writable_folder', 'search_command']
 
-# %% ../nbs/11_search.ipynb #49f1518c
+# %% ../nbs/11_search.ipynb #b649c986
 import argparse
 import json
 import math
@@ -39,7 +39,7 @@ from .record import evaluate, quiet_training
 from .strategies import STRATEGIES, BN_POLICIES, Param, get_strategy
 from .store import RunStore, StoreError, DEFAULT_STORAGE, optuna_storage, hide_password
 
-# %% ../nbs/11_search.ipynb #752649fe
+# %% ../nbs/11_search.ipynb #73aeeb8a
 SECTIONS = ('scientific', 'nuisance', 'fixed')
 DATA_PARAMS = ('size', 'bs')  # parameters of the DataLoaders rather than the strategy
 TRAINING_PARAMS = ('epochs', 'arch')  # the budget and the architecture, which every strategy takes
@@ -218,7 +218,7 @@ class Objective:
         if self.progress: print(f"trial {trial.number}: valid accuracy {metrics['valid_accuracy']:.3f} in {metrics['seconds']:.0f} s, {params}", flush=True)
         return metrics['valid_accuracy']
 
-# %% ../nbs/11_search.ipynb #431a5fe2
+# %% ../nbs/11_search.ipynb #bc8bbce8
 PRUNERS = {'hyperband': lambda: optuna.pruners.HyperbandPruner(min_resource=1, max_resource='auto', reduction_factor=3),
            'median': lambda: optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
            'none': lambda: optuna.pruners.NopPruner()}
@@ -357,7 +357,7 @@ def summarize(study:optuna.Study, space:SearchSpace, store:RunStore, dataset, ar
                          states.count(TrialState.FAIL), best.number, best.params, best.value, best.user_attrs.get('test_accuracy'),
                          space.fixed, d['valid_accuracy'], d['test_accuracy'], best_per_scientific(study, space))
 
-# %% ../nbs/11_search.ipynb #433a097f
+# %% ../nbs/11_search.ipynb #b7bebcfe
 def _positive_int(text:str) -> int:
     try: value = int(text)
     except ValueError: value = -1
@@ -386,20 +386,21 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 def writable_folder(path:Path|str, # a folder to write into, existing or to be created
-                    what:str # how to name it in the message, e.g. '--out'
+                    what:str, # how to name it in the message, e.g. '--out'
+                    fix:str='Name a folder you can write to.' # what to do, for the message
                    ) -> Path:
     "`path`, if it is a folder this process can write in or create; else a one-line ValueError saying why."
     path = Path(path)
     q = path.absolute()
     while not q.exists() and not q.is_symlink() and q != q.parent: q = q.parent
-    if not q.is_dir(): raise ValueError(f"{what} {path} cannot be a folder: {q} is a file, not a folder. Name a folder.")
-    if not os.access(q, os.W_OK | os.X_OK): raise ValueError(f"{what} {path} is not writable ({q} is read-only): name a folder you can write to.")
+    if not q.is_dir(): raise ValueError(f"{what} {path} cannot be a folder: {q} is a file, not a folder. {fix}")
+    if not os.access(q, os.W_OK | os.X_OK): raise ValueError(f"{what} {path} is not writable ({q} is read-only). {fix}")
     return path
 
 def _weights_ready(arch:str):
     "The weights folder must be writable and `arch`'s bundled weights in place, before any trial."
     hub = hub_checkpoints()
-    writable_folder(hub, f"The weights folder (TORCH_HOME={os.environ.get('TORCH_HOME', 'unset')})")
+    writable_folder(hub, 'The weights folder', 'Set TORCH_HOME to a folder you can write to.')
     try: fastai_arch(arch)
     except OSError as e: raise ValueError(f"Cannot place the weights of {arch} in {hub}: {e.strerror or e}. Set TORCH_HOME to a writable folder.") from e
 

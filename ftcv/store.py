@@ -9,8 +9,9 @@ __all__ = ['DEFAULT_STORAGE', 'LOCK_WAIT', 'FTCV_TABLES', 'OPTUNA_TABLES', 'RUN_
            'hide_password', 'optuna_storage', 'run_identity', 'RunStore', 'runs', 'tables', 'Recorded',
            'record_comparison', 'load_comparison']
 
-# %% ../nbs/10_store.ipynb #108f1539
+# %% ../nbs/10_store.ipynb #11e7d3f2
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -27,18 +28,30 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-# %% ../nbs/10_store.ipynb #5066e415
+# %% ../nbs/10_store.ipynb #3e577115
 DEFAULT_STORAGE = 'sqlite:///ftcv.db'  # the store `ftcv compare`, `search` and `report` use unless told otherwise
 LOCK_WAIT = 5  # seconds to wait, when opening a SQLite store, for another process's write lock to go
 
 class StoreError(ValueError):
     "A results store that cannot be opened or written: the message names the URL (password hidden) and what to do."
 
+def _installed(module:str) -> bool:
+    try: return importlib.util.find_spec(module) is not None
+    except (ValueError, ImportError): return False
+
 def store_url(url:str|Path|None=None # a SQLAlchemy URL, or a path to a SQLite file; default `DEFAULT_STORAGE`
              ) -> str:
-    "The SQLAlchemy URL of `url`: a plain path becomes `sqlite:///PATH`."
+    "The SQLAlchemy URL of `url`: a plain path becomes `sqlite:///PATH`; `postgresql://` (or `postgres://`) names the driver."
     url = str(url or DEFAULT_STORAGE)
-    return url if '://' in url else f'sqlite:///{url}'
+    if '://' not in url: return f'sqlite:///{url}'
+    scheme, rest = url.split('://', 1)
+    if not scheme.lower().startswith('sqlite'):  # a password holding '@': the host follows the last '@', not the first
+        at = rest.rfind('@', 0, rest.find('?') if '?' in rest else len(rest))
+        user, _, password = rest[:at].partition(':')
+        if at > 0 and '@' in password: rest = f"{user}:{password.replace('@', '%40')}{rest[at:]}"
+    if scheme.lower() in ('postgresql', 'postgres'):  # SQLAlchemy 2.1 would pick psycopg 3; ftcv[postgres] installs psycopg2
+        scheme = f"postgresql+{'psycopg' if _installed('psycopg') and not _installed('psycopg2') else 'psycopg2'}"
+    return f'{scheme}://{rest}'
 
 def hide_password(text:str # a URL, or any text that may hold one (an error message)
                  ) -> str:
@@ -68,11 +81,14 @@ def _store_error(url:str, e:Exception) -> StoreError:
         return StoreError(f"Cannot open the results store {_shown(url)!r}: the PostgreSQL driver psycopg2 is not installed. "
                           'Install it with pip install "ftcv[postgres]", or give a SQLite file.')
     reason = hide_password(str(getattr(e, 'orig', None) or e).strip().splitlines()[0])
+    try: password = sa.make_url(url).password
+    except sa_exc.ArgumentError: password = None
+    if password: reason = reason.replace(str(password), '***')  # a driver may quote part of it (say, as a host name)
     return StoreError(f"Cannot open the results store {_shown(url)!r}: {reason}. Give a SQLite file (a path or "
                       "sqlite:///PATH.db in an existing folder) or the URL of a running database server, e.g. "
                       "postgresql+psycopg2://USER:PASSWORD@HOST:5432/DB.")
 
-# %% ../nbs/10_store.ipynb #7dd8ac8b
+# %% ../nbs/10_store.ipynb #70b72d41
 FTCV_TABLES = ('ftcv_runs', 'ftcv_tables')
 OPTUNA_TABLES = ('studies', 'trials', 'version_info', 'alembic_version', 'study_directions', 'study_user_attributes',
                  'study_system_attributes', 'trial_params', 'trial_values', 'trial_intermediate_values',
@@ -125,7 +141,7 @@ def _open(url:str, # the store's SQLAlchemy URL
                          "ftcv search --allow-other-tables) to add ftcv's tables beside them.")
     return names
 
-# %% ../nbs/10_store.ipynb #c93a3019
+# %% ../nbs/10_store.ipynb #760ed048
 def optuna_storage(url:str|Path|None=None, # SQLAlchemy URL or SQLite path; default `DEFAULT_STORAGE`
                    heartbeat:int|None=None, # seconds between heartbeats of a running trial; None: no heartbeat
                    create:bool=True, # create the database when missing; False: refuse a store without ftcv's tables
@@ -146,7 +162,7 @@ def optuna_storage(url:str|Path|None=None, # SQLAlchemy URL or SQLite path; defa
                          "or give another --storage.") from e
     except (sa_exc.SQLAlchemyError, ImportError, optuna.exceptions.StorageInternalError) as e: raise _store_error(url, e) from e
 
-# %% ../nbs/10_store.ipynb #7e9b8a92
+# %% ../nbs/10_store.ipynb #57c40e87
 _meta = sa.MetaData()
 _runs = sa.Table('ftcv_runs', _meta,
     sa.Column('run_id', sa.Integer, primary_key=True, autoincrement=True),
@@ -183,7 +199,7 @@ def _migrate(engine:sa.Engine):
         with engine.begin() as conn: conn.exec_driver_sql('ALTER TABLE ftcv_runs ADD COLUMN identity VARCHAR(64)')
     _identity_index.create(engine, checkfirst=True)
 
-# %% ../nbs/10_store.ipynb #c4d736e2
+# %% ../nbs/10_store.ipynb #eb97dff3
 class RunStore:
     "ftcv's runs in the SQL database at `url` (SQLite file or server), in the same database as Optuna's studies."
     def __init__(self, url:str|Path|None=None, # SQLAlchemy URL or SQLite path; default `DEFAULT_STORAGE`
@@ -244,7 +260,7 @@ class RunStore:
         "Store one run with its tables; returns its run id."
         return self.add_runs([dict(kind=kind, strategy=strategy, tables=tables, **fields)])[0]
 
-# %% ../nbs/10_store.ipynb #78e0857c
+# %% ../nbs/10_store.ipynb #3d980fe5
 def _select(q, kind, study):
     if kind is not None: q = q.where(_runs.c.kind.in_([kind] if isinstance(kind, str) else list(kind)))
     if study is not None: q = q.where(_runs.c.study == study)
@@ -282,7 +298,7 @@ def tables(self:RunStore, name:str, # table name, e.g. 'curves' or 'drift'
 
 RunStore.runs, RunStore.tables = runs, tables
 
-# %% ../nbs/10_store.ipynb #5f0c33cb
+# %% ../nbs/10_store.ipynb #766ee6c7
 @dataclass
 class Recorded:
     "What `record_comparison` did: the run ids it stored, and those of identical runs the store already held."
