@@ -9,8 +9,11 @@ __all__ = ['DriftRecorder', 'CurveRecorder', 'lr_find_all', 'lr_find_spread', 'T
            'quiet_training']
 
 # %% ../nbs/05_record.ipynb #9d9e69b4
+import shutil
+import tempfile
+import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -216,8 +219,10 @@ class CurveRecorder(_FitRecorder):
 def lr_find_all(learn:Learner, # the learner; fastai restores its weights afterwards
                 **kwargs # more `Learner.lr_find` arguments, e.g. `num_it`, `start_lr`, `end_lr`
                ) -> tuple[pd.DataFrame, dict]:
-    "fastai's LR finder with every suggestion method: the curve (lr, loss) and {'minimum', 'steep', 'valley', 'slide': lr}."
-    found = learn.lr_find(suggest_funcs=(minimum, steep, valley, slide), show_plot=False, **kwargs)
+    "fastai's LR finder with every suggestion method (its weights saved in a temporary folder, not `models/` here): the curve (lr, loss) and {'minimum', 'steep', 'valley', 'slide': lr}."
+    model_dir, learn.model_dir = learn.model_dir, Path(tempfile.mkdtemp(prefix='ftcv-lrfind-'))  # fastai saves the weights there
+    try: found = learn.lr_find(suggest_funcs=(minimum, steep, valley, slide), show_plot=False, **kwargs)
+    finally: shutil.rmtree(learn.model_dir, ignore_errors=True); learn.model_dir = model_dir
     curve = pd.DataFrame(dict(lr=learn.recorder.lrs, loss=[float(l) for l in learn.recorder.losses]))
     return curve, {k: float(v) for k, v in found._asdict().items()}
 
@@ -242,8 +247,9 @@ class TestReport:
     __test__ = False  # not a pytest test class
     metrics: dict  # accuracy, balanced_accuracy, precision_macro, recall_macro, f1_macro
     confusion: pd.DataFrame  # counts; rows: true class, columns: predicted class
-    per_class: pd.DataFrame  # precision, recall, f1 and support per class
+    per_class: pd.DataFrame  # precision, recall, f1 and support per class present in the data
     loss: float  # mean loss per item
+    absent: list = field(default_factory=list)  # classes of the model with no image in the data (left out of the macro averages)
 
     def __repr__(self):
         return 'TestReport(' + ', '.join(f'{k}={v:.4f}' for k, v in {'loss': self.loss, **self.metrics}.items()) + ')'
@@ -259,13 +265,18 @@ def evaluate(learn:Learner, # a trained classifier
     y, pred, vocab = targs.numpy(), probs.argmax(1).numpy(), list(learn.dls.vocab)
     labels, classes = range(len(vocab)), pd.Index(vocab, name='true')
     prec, rec, f1, support = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
-    metrics = dict(accuracy=accuracy_score(y, pred), balanced_accuracy=balanced_accuracy_score(y, pred),
-                   precision_macro=prec.mean(), recall_macro=rec.mean(), f1_macro=f1.mean())
+    present = support > 0
+    absent = [str(v) for v, p in zip(vocab, present) if not p]
+    if absent:
+        warnings.warn(f"Class(es) {absent} have no image in the data scored: their recall is undefined, so precision, recall and F1 "
+                      f"are macro-averaged over the {int(present.sum())} classes present (and per_class lists only those).", stacklevel=2)
+    metrics = dict(accuracy=accuracy_score(y, pred), balanced_accuracy=rec[present].mean(),
+                   precision_macro=prec[present].mean(), recall_macro=rec[present].mean(), f1_macro=f1[present].mean())
+    per_class = pd.DataFrame(dict(precision=prec, recall=rec, f1=f1, support=support), index=vocab)[present]
     return TestReport({k: float(v) for k, v in metrics.items()},
                       pd.DataFrame(confusion_matrix(y, pred, labels=labels), index=classes,
                                    columns=pd.Index(vocab, name='predicted')),
-                      pd.DataFrame(dict(precision=prec, recall=rec, f1=f1, support=support), index=vocab),
-                      float(losses.mean()))
+                      per_class, float(losses.mean()), absent)
 
 # %% ../nbs/05_record.ipynb #26365570
 class NoLogger(Callback):
