@@ -9,7 +9,7 @@ __all__ = ['DEFAULT_STORAGE', 'LOCK_WAIT', 'FTCV_TABLES', 'OPTUNA_TABLES', 'RUN_
            'hide_password', 'optuna_storage', 'run_identity', 'RunStore', 'runs', 'tables', 'Recorded',
            'record_comparison', 'load_comparison']
 
-# %% ../nbs/10_store.ipynb #11e7d3f2
+# %% ../nbs/10_store.ipynb #d18dafbc
 import hashlib
 import importlib.util
 import json
@@ -28,7 +28,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-# %% ../nbs/10_store.ipynb #3e577115
+# %% ../nbs/10_store.ipynb #64f480e8
 DEFAULT_STORAGE = 'sqlite:///ftcv.db'  # the store `ftcv compare`, `search` and `report` use unless told otherwise
 LOCK_WAIT = 5  # seconds to wait, when opening a SQLite store, for another process's write lock to go
 
@@ -62,7 +62,7 @@ def hide_password(text:str # a URL, or any text that may hold one (an error mess
         start = part.find('//')
         start = start + 2 if 0 <= start < at else 0
         colon = part.find(':', start, at)
-        return part if colon < 0 else part[:colon + 1] + '***' + part[at:]
+        return part if colon < 0 or part[colon + 1:at] == 'PASSWORD' else part[:colon + 1] + '***' + part[at:]  # not the placeholder of a hint
     text = re.sub(r'(?i)(password=)[^&\s\'"]*', r'\1***', str(text))
     return ''.join(one(p) for p in re.split(r'(\s+|[\'"])', text))  # each word (a URL has no blanks or quotes) on its own
 
@@ -88,7 +88,7 @@ def _store_error(url:str, e:Exception) -> StoreError:
                       "sqlite:///PATH.db in an existing folder) or the URL of a running database server, e.g. "
                       "postgresql+psycopg2://USER:PASSWORD@HOST:5432/DB.")
 
-# %% ../nbs/10_store.ipynb #70b72d41
+# %% ../nbs/10_store.ipynb #9d4dc036
 FTCV_TABLES = ('ftcv_runs', 'ftcv_tables')
 OPTUNA_TABLES = ('studies', 'trials', 'version_info', 'alembic_version', 'study_directions', 'study_user_attributes',
                  'study_system_attributes', 'trial_params', 'trial_values', 'trial_intermediate_values',
@@ -141,7 +141,7 @@ def _open(url:str, # the store's SQLAlchemy URL
                          "ftcv search --allow-other-tables) to add ftcv's tables beside them.")
     return names
 
-# %% ../nbs/10_store.ipynb #760ed048
+# %% ../nbs/10_store.ipynb #43fc0151
 def optuna_storage(url:str|Path|None=None, # SQLAlchemy URL or SQLite path; default `DEFAULT_STORAGE`
                    heartbeat:int|None=None, # seconds between heartbeats of a running trial; None: no heartbeat
                    create:bool=True, # create the database when missing; False: refuse a store without ftcv's tables
@@ -162,7 +162,7 @@ def optuna_storage(url:str|Path|None=None, # SQLAlchemy URL or SQLite path; defa
                          "or give another --storage.") from e
     except (sa_exc.SQLAlchemyError, ImportError, optuna.exceptions.StorageInternalError) as e: raise _store_error(url, e) from e
 
-# %% ../nbs/10_store.ipynb #57c40e87
+# %% ../nbs/10_store.ipynb #71d8ad7d
 _meta = sa.MetaData()
 _runs = sa.Table('ftcv_runs', _meta,
     sa.Column('run_id', sa.Integer, primary_key=True, autoincrement=True),
@@ -199,7 +199,7 @@ def _migrate(engine:sa.Engine):
         with engine.begin() as conn: conn.exec_driver_sql('ALTER TABLE ftcv_runs ADD COLUMN identity VARCHAR(64)')
     _identity_index.create(engine, checkfirst=True)
 
-# %% ../nbs/10_store.ipynb #eb97dff3
+# %% ../nbs/10_store.ipynb #918ba5f1
 class RunStore:
     "ftcv's runs in the SQL database at `url` (SQLite file or server), in the same database as Optuna's studies."
     def __init__(self, url:str|Path|None=None, # SQLAlchemy URL or SQLite path; default `DEFAULT_STORAGE`
@@ -260,7 +260,7 @@ class RunStore:
         "Store one run with its tables; returns its run id."
         return self.add_runs([dict(kind=kind, strategy=strategy, tables=tables, **fields)])[0]
 
-# %% ../nbs/10_store.ipynb #3d980fe5
+# %% ../nbs/10_store.ipynb #76d23a0e
 def _select(q, kind, study):
     if kind is not None: q = q.where(_runs.c.kind.in_([kind] if isinstance(kind, str) else list(kind)))
     if study is not None: q = q.where(_runs.c.study == study)
@@ -298,7 +298,7 @@ def tables(self:RunStore, name:str, # table name, e.g. 'curves' or 'drift'
 
 RunStore.runs, RunStore.tables = runs, tables
 
-# %% ../nbs/10_store.ipynb #766ee6c7
+# %% ../nbs/10_store.ipynb #845e3cde
 @dataclass
 class Recorded:
     "What `record_comparison` did: the run ids it stored, and those of identical runs the store already held."
@@ -326,6 +326,7 @@ def record_comparison(cmp, # a `ftcv.compare.Comparison`
         key = lambda df: df[(df.strategy == row['strategy']) & (df.seed == row['seed'])].drop(columns=['strategy', 'seed'])
         what = dict(params=params, arch=arch, strategy=row['strategy'], seed=int(row['seed']),
                     profile=getattr(profile, 'name', None), epochs=row.get('epochs'), steps=row.get('steps'))
+        if config is None: what['outcome'] = {k: row.get(k) for k in ('test_accuracy', 'test_loss', 'seconds')}  # see above
         runs.append(dict(kind='compare', strategy=row['strategy'], seed=int(row['seed']), dataset=str(dataset), arch=arch,
                          profile=getattr(profile, 'name', None), params=params, seconds=row.get('seconds'),
                          metrics={k: v for k, v in row.items() if k not in ('strategy', 'seed')},

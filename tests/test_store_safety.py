@@ -50,6 +50,8 @@ def test_recording_twice_adds_nothing(tmp_path):
     assert len(record_comparison(cmp, url, 'signs', 'mobilenet_v2', prof, config=dict(lr=0.01))) == 2
     assert len(record_comparison(cmp, url, 'signs', 'mobilenet_v2', get_profile('smoke', size=32, epochs=2))) == 2
     assert len(RunStore(url).runs('compare')) == 6
+    other = fake_comparison(); other.results['test_accuracy'] = [0.7, 0.8]  # say, run with another LR, config not given
+    assert len(record_comparison(other, url, 'signs', 'mobilenet_v2', prof)) == 2  # not taken for the runs above
 
 def test_store_of_an_older_ftcv_gets_identities(tmp_path):
     db = tmp_path/'old.db'
