@@ -9,7 +9,7 @@ __all__ = ['DEFAULT_STORAGE', 'LOCK_WAIT', 'FTCV_TABLES', 'OPTUNA_TABLES', 'RUN_
            'hide_password', 'optuna_storage', 'run_identity', 'RunStore', 'runs', 'tables', 'Recorded',
            'record_comparison', 'load_comparison']
 
-# %% ../nbs/10_store.ipynb #d18dafbc
+# %% ../nbs/10_store.ipynb #6e7a7147
 import hashlib
 import importlib.util
 import json
@@ -28,7 +28,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-# %% ../nbs/10_store.ipynb #64f480e8
+# %% ../nbs/10_store.ipynb #1994f668
 DEFAULT_STORAGE = 'sqlite:///ftcv.db'  # the store `ftcv compare`, `search` and `report` use unless told otherwise
 LOCK_WAIT = 5  # seconds to wait, when opening a SQLite store, for another process's write lock to go
 
@@ -88,7 +88,7 @@ def _store_error(url:str, e:Exception) -> StoreError:
                       "sqlite:///PATH.db in an existing folder) or the URL of a running database server, e.g. "
                       "postgresql+psycopg2://USER:PASSWORD@HOST:5432/DB.")
 
-# %% ../nbs/10_store.ipynb #9d4dc036
+# %% ../nbs/10_store.ipynb #1c30e832
 FTCV_TABLES = ('ftcv_runs', 'ftcv_tables')
 OPTUNA_TABLES = ('studies', 'trials', 'version_info', 'alembic_version', 'study_directions', 'study_user_attributes',
                  'study_system_attributes', 'trial_params', 'trial_values', 'trial_intermediate_values',
@@ -103,6 +103,37 @@ def _sqlite_file(url:str) -> Path|None:
 def _engine(url:str, wait:float=60) -> sa.Engine:
     return sa.create_engine(url, **({'connect_args': {'timeout': wait}} if url.startswith('sqlite') else {'pool_pre_ping': True}))
 
+def _stamp(db:Path) -> tuple:
+    "Sizes and modification times of a SQLite file and its journals: they change while other processes write."
+    return tuple((s.st_size, s.st_mtime_ns) if (s := _stat(p)) else None for p in (db, Path(f'{db}-journal'), Path(f'{db}-wal')))
+
+def _stat(p:Path):
+    try: return p.stat()
+    except OSError: return None
+
+def _probe(url:str, db:Path, write:bool, most:float=60):
+    "Take and release SQLite's write lock (a read lock unless `write`): wait while other processes write, fail when the lock holder is idle for `LOCK_WAIT` s."
+    con, start, last = None, time.monotonic(), None
+    try:
+        con = sqlite3.connect(db, timeout=0.25)  # creates a new, empty file, as the store would
+        while True:
+            try:
+                con.execute('BEGIN IMMEDIATE' if write else 'SELECT count(*) FROM sqlite_master').fetchall()
+                return con.rollback()
+            except sqlite3.OperationalError as e:
+                if 'locked' not in str(e) and 'busy' not in str(e): raise
+            now = time.monotonic()
+            if (stamp := _stamp(db)) != last: last, quiet = stamp, now  # busy, not stuck: others are writing
+            if now - quiet > LOCK_WAIT or now - start > most:
+                raise StoreError(f"The results store {_shown(url)!r} is locked by another process (waited {now - start:.0f} s, "
+                                 f"nothing written for {now - quiet:.0f} s): wait until it finishes, or give another --storage.")
+    except sqlite3.OperationalError as e: raise _store_error(url, e) from e
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"The results store {_shown(url)!r} is not a SQLite database ({e}): give the --storage that "
+                         "ftcv compare or ftcv search wrote to, or a new file.") from e
+    finally:
+        if con is not None: con.close()
+
 def _open(url:str, # the store's SQLAlchemy URL
           create:bool=True, # create the database and ftcv's tables when missing; False: refuse a store without them
           foreign:bool=False # also use a database that holds other tables and none of ftcv's or Optuna's
@@ -111,21 +142,7 @@ def _open(url:str, # the store's SQLAlchemy URL
     db = _sqlite_file(url)
     if db is not None and not create and not db.is_file():
         raise StoreError(f"The results store {_shown(url)!r} does not exist: give the --storage that ftcv compare or ftcv search wrote to.")
-    if db is not None and (create or db.stat().st_size):
-        con = None
-        try:
-            con = sqlite3.connect(db, timeout=LOCK_WAIT)  # creates a new, empty file, as the store would
-            con.execute('BEGIN IMMEDIATE' if create else 'SELECT count(*) FROM sqlite_master').fetchall()
-            con.rollback()
-        except sqlite3.OperationalError as e:
-            if 'locked' in str(e): raise StoreError(f"The results store {_shown(url)!r} is locked by another process (waited {LOCK_WAIT} s): "
-                                                    "wait until it finishes, or give another --storage.") from e
-            raise _store_error(url, e) from e
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"The results store {_shown(url)!r} is not a SQLite database ({e}): give the --storage that "
-                             "ftcv compare or ftcv search wrote to, or a new file.") from e
-        finally:
-            if con is not None: con.close()
+    if db is not None and (create or db.stat().st_size): _probe(url, db, create)
     try:
         engine = _engine(url, LOCK_WAIT)
         try: names = set(sa.inspect(engine).get_table_names())
@@ -141,7 +158,7 @@ def _open(url:str, # the store's SQLAlchemy URL
                          "ftcv search --allow-other-tables) to add ftcv's tables beside them.")
     return names
 
-# %% ../nbs/10_store.ipynb #43fc0151
+# %% ../nbs/10_store.ipynb #0007f78d
 def optuna_storage(url:str|Path|None=None, # SQLAlchemy URL or SQLite path; default `DEFAULT_STORAGE`
                    heartbeat:int|None=None, # seconds between heartbeats of a running trial; None: no heartbeat
                    create:bool=True, # create the database when missing; False: refuse a store without ftcv's tables
@@ -162,7 +179,7 @@ def optuna_storage(url:str|Path|None=None, # SQLAlchemy URL or SQLite path; defa
                          "or give another --storage.") from e
     except (sa_exc.SQLAlchemyError, ImportError, optuna.exceptions.StorageInternalError) as e: raise _store_error(url, e) from e
 
-# %% ../nbs/10_store.ipynb #71d8ad7d
+# %% ../nbs/10_store.ipynb #7e618418
 _meta = sa.MetaData()
 _runs = sa.Table('ftcv_runs', _meta,
     sa.Column('run_id', sa.Integer, primary_key=True, autoincrement=True),
@@ -199,7 +216,7 @@ def _migrate(engine:sa.Engine):
         with engine.begin() as conn: conn.exec_driver_sql('ALTER TABLE ftcv_runs ADD COLUMN identity VARCHAR(64)')
     _identity_index.create(engine, checkfirst=True)
 
-# %% ../nbs/10_store.ipynb #918ba5f1
+# %% ../nbs/10_store.ipynb #d6149e3d
 class RunStore:
     "ftcv's runs in the SQL database at `url` (SQLite file or server), in the same database as Optuna's studies."
     def __init__(self, url:str|Path|None=None, # SQLAlchemy URL or SQLite path; default `DEFAULT_STORAGE`
@@ -260,7 +277,7 @@ class RunStore:
         "Store one run with its tables; returns its run id."
         return self.add_runs([dict(kind=kind, strategy=strategy, tables=tables, **fields)])[0]
 
-# %% ../nbs/10_store.ipynb #76d23a0e
+# %% ../nbs/10_store.ipynb #34121918
 def _select(q, kind, study):
     if kind is not None: q = q.where(_runs.c.kind.in_([kind] if isinstance(kind, str) else list(kind)))
     if study is not None: q = q.where(_runs.c.study == study)
@@ -298,7 +315,7 @@ def tables(self:RunStore, name:str, # table name, e.g. 'curves' or 'drift'
 
 RunStore.runs, RunStore.tables = runs, tables
 
-# %% ../nbs/10_store.ipynb #845e3cde
+# %% ../nbs/10_store.ipynb #e00761f8
 @dataclass
 class Recorded:
     "What `record_comparison` did: the run ids it stored, and those of identical runs the store already held."
