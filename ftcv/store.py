@@ -9,7 +9,7 @@ __all__ = ['DEFAULT_STORAGE', 'LOCK_WAIT', 'FTCV_TABLES', 'OPTUNA_TABLES', 'RUN_
            'hide_password', 'optuna_storage', 'run_identity', 'RunStore', 'runs', 'tables', 'Recorded',
            'record_comparison', 'load_comparison']
 
-# %% ../nbs/10_store.ipynb #6e7a7147
+# %% ../nbs/10_store.ipynb #c2c5ad9a
 import hashlib
 import importlib.util
 import json
@@ -28,9 +28,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-# %% ../nbs/10_store.ipynb #1994f668
+# %% ../nbs/10_store.ipynb #f96c8e23
 DEFAULT_STORAGE = 'sqlite:///ftcv.db'  # the store `ftcv compare`, `search` and `report` use unless told otherwise
-LOCK_WAIT = 5  # seconds to wait, when opening a SQLite store, for another process's write lock to go
+LOCK_WAIT = 5  # seconds the holder of a SQLite store's lock may write nothing before opening the store fails (see `_open`)
 
 class StoreError(ValueError):
     "A results store that cannot be opened or written: the message names the URL (password hidden) and what to do."
@@ -88,7 +88,7 @@ def _store_error(url:str, e:Exception) -> StoreError:
                       "sqlite:///PATH.db in an existing folder) or the URL of a running database server, e.g. "
                       "postgresql+psycopg2://USER:PASSWORD@HOST:5432/DB.")
 
-# %% ../nbs/10_store.ipynb #1c30e832
+# %% ../nbs/10_store.ipynb #2f63c219
 FTCV_TABLES = ('ftcv_runs', 'ftcv_tables')
 OPTUNA_TABLES = ('studies', 'trials', 'version_info', 'alembic_version', 'study_directions', 'study_user_attributes',
                  'study_system_attributes', 'trial_params', 'trial_values', 'trial_intermediate_values',
@@ -158,7 +158,7 @@ def _open(url:str, # the store's SQLAlchemy URL
                          "ftcv search --allow-other-tables) to add ftcv's tables beside them.")
     return names
 
-# %% ../nbs/10_store.ipynb #0007f78d
+# %% ../nbs/10_store.ipynb #11c11ba2
 def optuna_storage(url:str|Path|None=None, # SQLAlchemy URL or SQLite path; default `DEFAULT_STORAGE`
                    heartbeat:int|None=None, # seconds between heartbeats of a running trial; None: no heartbeat
                    create:bool=True, # create the database when missing; False: refuse a store without ftcv's tables
@@ -179,7 +179,7 @@ def optuna_storage(url:str|Path|None=None, # SQLAlchemy URL or SQLite path; defa
                          "or give another --storage.") from e
     except (sa_exc.SQLAlchemyError, ImportError, optuna.exceptions.StorageInternalError) as e: raise _store_error(url, e) from e
 
-# %% ../nbs/10_store.ipynb #7e618418
+# %% ../nbs/10_store.ipynb #dbbb2115
 _meta = sa.MetaData()
 _runs = sa.Table('ftcv_runs', _meta,
     sa.Column('run_id', sa.Integer, primary_key=True, autoincrement=True),
@@ -216,7 +216,7 @@ def _migrate(engine:sa.Engine):
         with engine.begin() as conn: conn.exec_driver_sql('ALTER TABLE ftcv_runs ADD COLUMN identity VARCHAR(64)')
     _identity_index.create(engine, checkfirst=True)
 
-# %% ../nbs/10_store.ipynb #d6149e3d
+# %% ../nbs/10_store.ipynb #485dcb68
 class RunStore:
     "ftcv's runs in the SQL database at `url` (SQLite file or server), in the same database as Optuna's studies."
     def __init__(self, url:str|Path|None=None, # SQLAlchemy URL or SQLite path; default `DEFAULT_STORAGE`
@@ -277,7 +277,7 @@ class RunStore:
         "Store one run with its tables; returns its run id."
         return self.add_runs([dict(kind=kind, strategy=strategy, tables=tables, **fields)])[0]
 
-# %% ../nbs/10_store.ipynb #34121918
+# %% ../nbs/10_store.ipynb #48d16b2a
 def _select(q, kind, study):
     if kind is not None: q = q.where(_runs.c.kind.in_([kind] if isinstance(kind, str) else list(kind)))
     if study is not None: q = q.where(_runs.c.study == study)
@@ -315,7 +315,7 @@ def tables(self:RunStore, name:str, # table name, e.g. 'curves' or 'drift'
 
 RunStore.runs, RunStore.tables = runs, tables
 
-# %% ../nbs/10_store.ipynb #e00761f8
+# %% ../nbs/10_store.ipynb #ffc0e9fb
 @dataclass
 class Recorded:
     "What `record_comparison` did: the run ids it stored, and those of identical runs the store already held."
