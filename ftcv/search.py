@@ -7,10 +7,10 @@ Docs: https://ftcv.github.io/ftcv/search.html.md"""
 # %% auto #0
 __all__ = ['SECTIONS', 'DATA_PARAMS', 'TRAINING_PARAMS', 'FIXED_PARAMS', 'PRUNERS', 'FINISHED', 'STUDY_KEYS', 'strategy_params',
            'SearchSpace', 'default_space', 'load_space', 'EpochPruning', 'train_config', 'test_metrics', 'Objective',
-           'n_finished', 'open_study', 'study_settings', 'run_search', 'best_per_scientific', 'SearchSummary',
-           'default_run', 'summarize', 'writable_folder', 'search_command']
+           'n_finished', 'open_study', 'data_key', 'study_settings', 'run_search', 'best_per_scientific',
+           'SearchSummary', 'default_run', 'summarize', 'writable_folder', 'search_command']
 
-# %% ../nbs/11_search.ipynb #3e9bcd52
+# %% ../nbs/11_search.ipynb #304d362e
 import argparse
 import json
 import math
@@ -33,13 +33,13 @@ from fastai.callback.tracker import TrackerCallback
 from sqlalchemy import exc as sa_exc
 
 from .core import Profile, get_profile
-from .data import manifest_dls, test_dl, DATASETS, data_fingerprint, folder_manifest
+from .data import manifest_dls, test_dl, DATASETS, data_files, data_fingerprint, folder_manifest
 from .models import WeightsError, fastai_arch, hub_checkpoints
 from .record import evaluate, quiet_training
 from .strategies import STRATEGIES, BN_POLICIES, Param, get_strategy
 from .store import RunStore, StoreError, DEFAULT_STORAGE, optuna_storage, hide_password
 
-# %% ../nbs/11_search.ipynb #63475c2c
+# %% ../nbs/11_search.ipynb #5a34514b
 SECTIONS = ('scientific', 'nuisance', 'fixed')
 DATA_PARAMS = ('size', 'bs')  # parameters of the DataLoaders rather than the strategy
 TRAINING_PARAMS = ('epochs', 'arch')  # the budget and the architecture, which every strategy takes
@@ -218,7 +218,7 @@ class Objective:
         if self.progress: print(f"trial {trial.number}: valid accuracy {metrics['valid_accuracy']:.3f} in {metrics['seconds']:.0f} s, {params}", flush=True)
         return metrics['valid_accuracy']
 
-# %% ../nbs/11_search.ipynb #a7e5daf8
+# %% ../nbs/11_search.ipynb #808d5962
 PRUNERS = {'hyperband': lambda: optuna.pruners.HyperbandPruner(min_resource=1, max_resource='auto', reduction_factor=3),
            'median': lambda: optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
            'none': lambda: optuna.pruners.NopPruner()}
@@ -253,6 +253,13 @@ def _check_study(study, attrs:dict):
                          + ', '.join(f"{k} {old.get(k)!r}, now {attrs.get(k)!r}" for k in diff)
                          + "): give the same data and settings to join it, or a new --study name.")
 
+def data_key(dataset:str|Path # bundled dataset name or folder with manifest.csv
+            ) -> str:
+    "`ftcv.data.data_fingerprint` of `dataset` as every machine holding a copy sees it: paths relative to the images' common folder, no modification times."
+    files = data_files(dataset)
+    root = os.path.commonpath(list(files.path)) if len(files) > 1 else ''
+    return data_fingerprint(files.assign(path=[os.path.relpath(p, root) if root else Path(p).name for p in files.path], mtime_ns=0))
+
 def study_settings(dataset:str|Path, # bundled dataset name or folder with manifest.csv
                    space:'SearchSpace', # the space searched
                    arch:str='mobilenet_v2', # architecture name (unless the space fixes one)
@@ -262,7 +269,7 @@ def study_settings(dataset:str|Path, # bundled dataset name or folder with manif
     "What a study's trials depend on, stored in its user attributes: strategy, space, data fingerprint, fixed settings."
     profile = profile or get_profile()
     fixed = {k: space.fixed.get(k, v) for k, v in dict(arch=arch, size=profile.size, bs=profile.bs, epochs=profile.epochs).items()}
-    return dict(strategy=space.strategy, space=space.as_dict(), dataset=str(dataset), data_fingerprint=data_fingerprint(dataset),
+    return dict(strategy=space.strategy, space=space.as_dict(), dataset=str(dataset), data_fingerprint=data_key(dataset),
                 **fixed, profile=profile.name, seed=seed)
 
 def run_search(dataset:str|Path='signs', # bundled dataset name or folder with manifest.csv
@@ -357,7 +364,7 @@ def summarize(study:optuna.Study, space:SearchSpace, store:RunStore, dataset, ar
                          states.count(TrialState.FAIL), best.number, best.params, best.value, best.user_attrs.get('test_accuracy'),
                          space.fixed, d['valid_accuracy'], d['test_accuracy'], best_per_scientific(study, space))
 
-# %% ../nbs/11_search.ipynb #e74c6914
+# %% ../nbs/11_search.ipynb #dc4df2ee
 def _positive_int(text:str) -> int:
     try: value = int(text)
     except ValueError: value = -1

@@ -10,7 +10,7 @@ from ftcv.compare import Comparison
 from ftcv.core import get_profile
 from ftcv.data import load_manifest, data_fingerprint
 from ftcv.store import RunStore, StoreError, LOCK_WAIT, optuna_storage, record_comparison, hide_password
-from ftcv.search import search_command, run_search, load_space, default_space, _dataset
+from ftcv.search import search_command, run_search, load_space, default_space, data_key, _dataset
 from ftcv.report import report_command, build_report
 import ftcv.search
 
@@ -82,15 +82,30 @@ def test_study_is_that_of_the_data_and_settings(two_data, tmp_path):
     a, b = two_data
     url, prof, space = f'sqlite:///{tmp_path}/s.db', get_profile('smoke', size=32, epochs=1), default_space('head')
     sa_, sb = run_search(a, space, 0, url, profile=prof), run_search(b, space, 0, url, profile=prof)
-    assert sa_.study_name == f'data-{data_fingerprint(a)[:8]}-head' and sb.study_name != sa_.study_name
+    assert sa_.study_name == f'data-{data_key(a)[:8]}-head' and sb.study_name != sa_.study_name
     attrs = sa_.user_attrs['ftcv']
     assert (attrs['data_fingerprint'], attrs['size'], attrs['epochs'], attrs['bs'], attrs['arch'], attrs['profile']) == \
-           (data_fingerprint(a), 32, 1, prof.bs, 'mobilenet_v2', 'smoke')
+           (data_key(a), 32, 1, prof.bs, 'mobilenet_v2', 'smoke')
     with pytest.raises(ValueError, match=r"started on other data or settings \(data_fingerprint"):
         run_search(b, space, 0, url, study_name=sa_.study_name, profile=prof)
     with pytest.raises(ValueError, match=r"\(size 32, now 48, epochs 1, now 3\)"):
         run_search(a, space, 0, url, study_name=sa_.study_name, profile=get_profile('smoke', size=48, epochs=3))
     assert run_search(a, space, 0, url, study_name=sa_.study_name, profile=prof).study_name == sa_.study_name  # same: joined
+
+def test_a_copy_of_the_data_joins_the_same_study(two_data, tmp_path):
+    "Workers on other machines hold their own copy (other absolute paths, other modification times): same study."
+    import shutil
+    a, _ = two_data
+    m = load_manifest(a)
+    root = os.path.commonpath(list(m.path))
+    def copied(p):
+        dest = tmp_path/'copy'/os.path.relpath(p, root); dest.parent.mkdir(parents=True, exist_ok=True)
+        return str(shutil.copy(p, dest))
+    m.assign(path=m.path.map(copied)).to_csv(tmp_path/'copy'/'manifest.csv', index=False)
+    assert data_key(tmp_path/'copy') == data_key(a)
+    url, space = f'sqlite:///{tmp_path}/s.db', default_space('head')
+    name = run_search(a, space, 0, url, profile=get_profile('smoke', size=32, epochs=1)).study_name
+    assert run_search(tmp_path/'copy', space, 0, url, study_name=name, profile=get_profile('smoke', size=32, epochs=1)).study_name == name
 
 def test_out_manifest_of_other_data_kept(tmp_path):
     m = load_manifest('signs').groupby(['label', 'split']).head(6)
