@@ -10,7 +10,7 @@ __all__ = ['SECTIONS', 'DATA_PARAMS', 'TRAINING_PARAMS', 'FIXED_PARAMS', 'PRUNER
            'n_finished', 'open_study', 'data_key', 'study_settings', 'run_search', 'best_per_scientific',
            'SearchSummary', 'default_run', 'summarize', 'writable_folder', 'search_command']
 
-# %% ../nbs/11_search.ipynb #304d362e
+# %% ../nbs/11_search.ipynb #674b87f4
 import argparse
 import json
 import math
@@ -39,7 +39,7 @@ from .record import evaluate, quiet_training
 from .strategies import STRATEGIES, BN_POLICIES, Param, get_strategy
 from .store import RunStore, StoreError, DEFAULT_STORAGE, optuna_storage, hide_password
 
-# %% ../nbs/11_search.ipynb #5a34514b
+# %% ../nbs/11_search.ipynb #13419cad
 SECTIONS = ('scientific', 'nuisance', 'fixed')
 DATA_PARAMS = ('size', 'bs')  # parameters of the DataLoaders rather than the strategy
 TRAINING_PARAMS = ('epochs', 'arch')  # the budget and the architecture, which every strategy takes
@@ -218,7 +218,7 @@ class Objective:
         if self.progress: print(f"trial {trial.number}: valid accuracy {metrics['valid_accuracy']:.3f} in {metrics['seconds']:.0f} s, {params}", flush=True)
         return metrics['valid_accuracy']
 
-# %% ../nbs/11_search.ipynb #808d5962
+# %% ../nbs/11_search.ipynb #bc087934
 PRUNERS = {'hyperband': lambda: optuna.pruners.HyperbandPruner(min_resource=1, max_resource='auto', reduction_factor=3),
            'median': lambda: optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
            'none': lambda: optuna.pruners.NopPruner()}
@@ -364,7 +364,7 @@ def summarize(study:optuna.Study, space:SearchSpace, store:RunStore, dataset, ar
                          states.count(TrialState.FAIL), best.number, best.params, best.value, best.user_attrs.get('test_accuracy'),
                          space.fixed, d['valid_accuracy'], d['test_accuracy'], best_per_scientific(study, space))
 
-# %% ../nbs/11_search.ipynb #dc4df2ee
+# %% ../nbs/11_search.ipynb #1b4ad416
 def _positive_int(text:str) -> int:
     try: value = int(text)
     except ValueError: value = -1
@@ -431,8 +431,8 @@ def search_command(argv:list|None=None # arguments after `ftcv search` (default:
         prof = get_profile(args.profile, **{k: v for k, v in dict(size=args.size, epochs=args.epochs).items() if v})
         space = load_space(args.space, args.strategy) if args.space else default_space(args.strategy)
         _weights_ready(space.fixed.get('arch', args.arch))
-        store = RunStore(args.storage, foreign=args.allow_other_tables)
         dataset = _dataset(args.data_dir, args.out)
+        store = RunStore(args.storage, foreign=args.allow_other_tables)
         optuna.logging.set_verbosity(optuna.logging.ERROR)  # Optuna logs a failed (or interrupted) trial with its traceback: one line below says it
         study = run_search(dataset, space, args.trials, store.url, args.study, args.arch, args.seed, prof,
                            args.sampler_seed, args.pruner, args.heartbeat)

@@ -122,7 +122,7 @@ def test_out_manifest_of_other_data_kept(tmp_path):
     assert (out/'manifest.csv').read_text() == before
 
 # 3. a store URL naming another application's database got ftcv's and Optuna's tables; report created a store
-def test_foreign_database_refused(tmp_path, capsys):
+def test_foreign_database_refused(tiny, tmp_path, capsys):
     other = tmp_path/'shop.db'
     with sqlite3.connect(other) as con: con.execute('CREATE TABLE invoices (id INTEGER)')
     con.close()
@@ -130,7 +130,7 @@ def test_foreign_database_refused(tmp_path, capsys):
         with pytest.raises(StoreError, match="holds other tables \\(invoices\\) and none of ftcv's or Optuna's"): open_(other)
     assert report_command(['--storage', str(other), '--out', str(tmp_path/'r')]) == 1
     assert 'holds no ftcv results' in one_line(capsys.readouterr().err)
-    assert search_command([str(tmp_path), '--storage', str(other), '--out', str(tmp_path/'o'), *SMOKE]) == 1
+    assert search_command([str(tiny), '--storage', str(other), '--out', str(tmp_path/'o'), *SMOKE]) == 1
     assert "none of ftcv's or Optuna's" in one_line(capsys.readouterr().err)
     assert tables(other) == {'invoices'} and not (tmp_path/'r').exists()
     assert report_command(['--storage', str(tmp_path/'typo.db'), '--out', str(tmp_path/'r')]) == 1
