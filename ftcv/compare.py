@@ -32,7 +32,7 @@ from fastprogress.fastprogress import master_bar
 
 from .core import Profile, get_profile, atomic_write, FolderLock
 from .data import (manifest_dls, test_dl, subset_manifest, dataset_root, load_manifest, check_splits, data_files, data_fingerprint,
-                       data_changes, skipped_images, folder_manifest)  # TEMP folder_manifest: search imports it from here until 11_search is updated
+                       data_changes, skipped_images)
 from .models import IMAGENET_CLASSES, fastai_arch, pretrained_model
 from .strategies import STRATEGIES, CIFAR10_TO_IMAGENET, get_strategy, Run
 from .record import evaluate, quiet_training, _epoch_values
@@ -323,12 +323,13 @@ def _prepare_out(out:Path, config:dict, resume:bool, files:pd.DataFrame) -> tupl
                               "or choose another output folder.")
     for (name, seed), r in done.items():
         if diff := {k: (r['config'].get(k), v) for k, v in config.items() if r['config'].get(k) != v}:
-            if 'data' in diff:
-                then = out/'data.csv'
-                changed = data_changes(pd.read_csv(then, dtype={'label': str}, keep_default_na=False), files) if then.is_file() else ''
-                raise ValueError(f"The data changed since the finished runs in {out} were trained ({changed or 'its fingerprint differs'}): "
+            then = out/'data.csv'
+            changed = ((then.is_file() and data_changes(pd.read_csv(then, dtype={'label': str}, keep_default_na=False), files))
+                       or 'its fingerprint differs')
+            if list(diff) == ['data']:
+                raise ValueError(f"The data changed since the finished runs in {out} were trained ({changed}): "
                                  "restore it, or run the new data into another output folder.")
-            what = '; '.join(f"{k}: {old!r} there, {new!r} now" for k, (old, new) in diff.items())
+            what = '; '.join(f"{k}: {old!r} there, {new!r} now" if k != 'data' else f"data: {changed}" for k, (old, new) in diff.items())
             raise ValueError(f"{out} holds runs of another configuration ({name} seed {seed}: {what}). "
                              "Resume with the same options, or choose another output folder.")
     return done, damaged
@@ -343,6 +344,28 @@ def lr_finder_tables(dataset:str|Path, # bundled dataset name or folder with man
     make = lambda seed: grouped_learner(manifest_dls(dataset, profile, seed=seed), arch, profile=profile)
     with quiet_training(): curves, suggestions = lr_find_stages(make, seeds, num_it=num_it)
     return dict(lr_curves=curves, lr_suggestions=suggestions)
+
+def _lr_finder(dataset:str|Path, arch:str, profile:Profile, seeds:list, config:dict, out:Path|None) -> tuple:
+    "`(tables, note)` of the LR finder: saved in `out/lr-finder/` like a run, and reused when the same comparison resumes."
+    d, key = (out/'lr-finder' if out is not None else None), json.loads(json.dumps(dict(config, seeds=seeds), default=_plain))
+    names = ('lr_curves', 'lr_suggestions')
+    if d is not None and (d/DONE).is_file():
+        try:
+            if json.loads((d/'run.json').read_text()).get('config') == key:
+                return ({n: pd.read_csv(d/f'{n}.csv') for n in names},
+                        "fastai's LR finder, frozen and unfrozen, once per seed, was reused from the first run into this folder "
+                        "(for the LR-finder figure; no strategy used its suggestion).")
+        except (OSError, ValueError): pass  # damaged: found again below
+    start = time.perf_counter()
+    tables = lr_finder_tables(dataset, arch, profile, seeds)
+    if d is not None:
+        if d.exists(): shutil.rmtree(d)
+        d.mkdir(parents=True)
+        for n in names: atomic_write(d/f'{n}.csv', lambda p, n=n: tables[n].to_csv(p, index=False))
+        atomic_write(d/'run.json', lambda p: p.write_text(json.dumps(dict(config=key), indent=1)))
+        atomic_write(d/DONE, lambda p: p.write_text('finished\n'))
+    return tables, (f"One-time work outside the runs: fastai's LR finder, frozen and unfrozen, once per seed "
+                    f"({time.perf_counter() - start:.0f} s), for the LR-finder figure; no strategy used its suggestion.")
 
 class _RunProgress(Callback):
     "Shows the current run and epoch in the comparison's progress bar."
@@ -413,6 +436,7 @@ def compare(dataset:str|Path='signs', # bundled dataset name or folder with mani
     check_splits(manifest, dataset_root(dataset)/'manifest.csv')
     classes = sorted(set(manifest.label[manifest.split == 'train']))
     n_train = sum(_subset_counts(manifest, profile.per_class).values()) if profile.per_class else int((manifest.split == 'train').sum())
+    if profile.bs < 2: raise ValueError(f"Batch size {profile.bs} cannot train: BatchNorm needs at least 2 images per batch; use a batch size of 2 or more (`--bs`).")
     if n_train < profile.bs:
         raise ValueError(f"Batch size {profile.bs} is larger than the {n_train} training images of {dataset}: fastai drops the "
                          f"incomplete last batch, so nothing would be trained. Use a batch size of at most {n_train} (`--bs`), or add images.")
@@ -471,10 +495,9 @@ def compare(dataset:str|Path='signs', # bundled dataset name or folder with mani
             if bar is not None: bar.update(i + 1)
         cmp = _comparison(records, skipped, skipped_files, baseline, budget) if out is None else load_comparison(out)
         if lr_finder:
-            start = time.perf_counter()
-            cmp.more.update(lr_finder_tables(dataset, arch, profile, seeds))
-            cmp.notes_extra.append(f"One-time work outside the runs: fastai's LR finder, frozen and unfrozen, once per seed "
-                                   f"({time.perf_counter() - start:.0f} s), for the LR-finder figure; no strategy used its suggestion.")
+            tables, note = _lr_finder(dataset, arch, profile, seeds, config, out)
+            cmp.more.update(tables)
+            cmp.notes_extra.append(note)
         if out is not None: save_comparison(cmp, out)
         return cmp
 

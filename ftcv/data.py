@@ -141,6 +141,10 @@ def load_manifest(dataset:str|Path='signs', # a bundled name from `DATASETS`, or
         if (empty := df.index[df[col].str.strip() == '']).size:
             raise ValueError(f"{root/'manifest.csv'}: row {empty[0] + 2} (line of the file) has an empty {col}: give every image a {col}.")
     df['path'] = [str(root/p) for p in df.path]
+    if (twice := df.path[df.path.duplicated()]).size:  # an image in two splits leaks the test set; in one split it counts twice
+        rows = df[df.path == twice.iloc[0]]
+        raise ValueError(f"{root/'manifest.csv'} lists {twice.iloc[0]} {len(rows)} times (split(s) {', '.join(sorted(set(rows.split)))}), "
+                         f"and {twice.nunique() - 1} more path(s) more than once: list each image once.")
     if check_files:
         gone = [p for p in df.path if not Path(p).is_file()]
         if gone: raise FileNotFoundError(f"{len(gone)} file(s) listed in {root/'manifest.csv'} are missing, e.g. {gone[0]}.")
@@ -396,6 +400,9 @@ def _collect(folder:Path, test:Path|None) -> tuple:
         if 'test' in parts: raise ValueError(f"{folder} has its own {parts['test'].name}/ folder and a test folder {test} was named too: use one of them.")
         if not test.is_dir(): raise FileNotFoundError(f"Test folder {test} does not exist or is not a folder: name a folder of class subfolders.")
         if split_folders(test): raise ValueError(f"Test folder {test} holds split folders: name the folder of class subfolders itself.")
+        t, f = test.resolve(), folder.resolve()
+        if t == f or f in t.parents or t in f.parents:  # the test images would be trained on, or the training images tested
+            raise ValueError(f"Test folder {test} overlaps the data folder {folder}: keep the test images in a folder of their own.")
         parts['test'] = test
     rows, aside = [], []
     for split, root in parts.items():

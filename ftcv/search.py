@@ -15,9 +15,7 @@ import argparse
 import json
 import math
 import os
-import signal
 import sys
-import threading
 import time
 import tomllib
 import warnings
@@ -32,7 +30,7 @@ from fastai.callback.core import CancelFitException
 from fastai.callback.tracker import TrackerCallback
 from sqlalchemy import exc as sa_exc
 
-from .core import Profile, get_profile
+from .core import Profile, get_profile, atomic_write, Terminated, sigterm_as_interrupt
 from .data import manifest_dls, test_dl, DATASETS, data_files, data_fingerprint, folder_manifest
 from .models import WeightsError, fastai_arch, hub_checkpoints
 from .record import evaluate, quiet_training
@@ -373,7 +371,8 @@ def _positive_int(text:str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='ftcv search', description='Optuna search (TPE + Hyperband pruning) over a strategy\'s scientific, nuisance and fixed parameters.')
-    p.add_argument('data_dir', nargs='?', default='signs', help=f"a bundled dataset ({', '.join(DATASETS)}), class subfolders, train/[valid/]test subfolders, or a folder with manifest.csv (default: signs)")
+    p.add_argument('data_dir', nargs='?', default='signs', help=f"a bundled dataset ({', '.join(DATASETS)}), class subfolders, split folders (train/ with valid/ or val/, test/) of class subfolders, or a folder with manifest.csv (default: signs)")
+    p.add_argument('--test', type=Path, default=None, metavar='DIR', help="a separate folder of class subfolders to score on, for a DATA_DIR without test/ (e.g. fastai's train/ + valid/)")
     p.add_argument('--strategy', default='head', choices=list(STRATEGIES), help='strategy to tune (default: head)')
     p.add_argument('--trials', type=_positive_int, default=12, help='finished (complete or pruned) trials the study should hold (default: 12)')
     p.add_argument('--storage', default=DEFAULT_STORAGE, help=f'SQLAlchemy/Optuna storage URL or SQLite file, shared with compare and report (default: {DEFAULT_STORAGE})')
@@ -411,50 +410,44 @@ def _weights_ready(arch:str):
     try: fastai_arch(arch)
     except OSError as e: raise ValueError(f"Cannot place the weights of {arch} in {hub}: {e.strerror or e}. Set TORCH_HOME to a writable folder.") from e
 
-def _dataset(data_dir:str, out:Path):
+def _dataset(data_dir:str, out:Path, test:Path|None=None):
     "The dataset: a bundled name, a folder with its own manifest.csv, or `out` with the manifest of `data_dir` (never of other data)."
-    if data_dir in DATASETS: return data_dir
-    return folder_manifest(data_dir, out, keep=True)
-
-class _Terminated(KeyboardInterrupt): "SIGTERM, handled as Ctrl-C."
-
-def _raise_terminated(signum, frame): raise _Terminated()
+    if data_dir in DATASETS and not Path(data_dir).exists():
+        if test is not None: raise ValueError(f"--test: the bundled {data_dir} has its own test split: name a DATA_DIR too, or leave out --test.")
+        return data_dir
+    return folder_manifest(data_dir, out, test=test, keep=True)
 
 def search_command(argv:list|None=None # arguments after `ftcv search` (default: `sys.argv[1:]`)
                   ) -> int:
     "`ftcv search`: run (or join) a study, then print and save its summary."
     args = _parser().parse_args(argv)
-    main = threading.current_thread() is threading.main_thread()
-    old_term = signal.signal(signal.SIGTERM, _raise_terminated) if main else None
-    try:
-        writable_folder(args.out, '--out')
-        prof = get_profile(args.profile, **{k: v for k, v in dict(size=args.size, epochs=args.epochs).items() if v})
-        space = load_space(args.space, args.strategy) if args.space else default_space(args.strategy)
-        _weights_ready(space.fixed.get('arch', args.arch))
-        dataset = _dataset(args.data_dir, args.out)
-        store = RunStore(args.storage, foreign=args.allow_other_tables)
-        optuna.logging.set_verbosity(optuna.logging.ERROR)  # Optuna logs a failed (or interrupted) trial with its traceback: one line below says it
-        study = run_search(dataset, space, args.trials, store.url, args.study, args.arch, args.seed, prof,
-                           args.sampler_seed, args.pruner, args.heartbeat)
-        if args.worker: return 0
-        s = summarize(study, space, store, dataset, args.arch, args.seed, prof)
-        args.out.mkdir(parents=True, exist_ok=True)
-        tmp = args.out/f'.summary.md.{os.getpid()}.tmp'
-        tmp.write_text(s.markdown() + '\n')
-        tmp.replace(args.out/'summary.md')
-    except KeyboardInterrupt:
-        print("ftcv search: interrupted; the finished trials are kept in the study: rerun the same command to continue.", file=sys.stderr)
-        return 130
-    except (optuna.exceptions.StorageInternalError, sa_exc.SQLAlchemyError) as e:
-        why = str(e.__cause__ or e).strip().splitlines()[0] if str(e.__cause__ or e).strip() else type(e).__name__
-        print(f"ftcv search: the results store failed during the search ({hide_password(why)}): it may be locked by another "
-              "process or unreachable; rerun the same command to continue.", file=sys.stderr)
-        return 1
-    except (OSError, ValueError, WeightsError) as e:
-        print(f"ftcv search: {hide_password(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)}", file=sys.stderr)
-        return 1
-    finally:
-        if main: signal.signal(signal.SIGTERM, old_term)
+    with sigterm_as_interrupt():
+        try:
+            writable_folder(args.out, '--out')
+            prof = get_profile(args.profile, **{k: v for k, v in dict(size=args.size, epochs=args.epochs).items() if v})
+            space = load_space(args.space, args.strategy) if args.space else default_space(args.strategy)
+            _weights_ready(space.fixed.get('arch', args.arch))
+            dataset = _dataset(args.data_dir, args.out, args.test)
+            store = RunStore(args.storage, foreign=args.allow_other_tables)
+            optuna.logging.set_verbosity(optuna.logging.ERROR)  # Optuna logs a failed (or interrupted) trial with its traceback: one line below says it
+            study = run_search(dataset, space, args.trials, store.url, args.study, args.arch, args.seed, prof,
+                               args.sampler_seed, args.pruner, args.heartbeat)
+            if args.worker: return 0
+            s = summarize(study, space, store, dataset, args.arch, args.seed, prof)
+            args.out.mkdir(parents=True, exist_ok=True)
+            atomic_write(args.out/'summary.md', lambda p: p.write_text(s.markdown() + '\n'))
+        except KeyboardInterrupt as e:
+            how = 'terminated (SIGTERM)' if isinstance(e, Terminated) else 'interrupted'
+            print(f"ftcv search: {how}; the finished trials are kept in the study: rerun the same command to continue.", file=sys.stderr)
+            return 143 if isinstance(e, Terminated) else 130
+        except (optuna.exceptions.StorageInternalError, sa_exc.SQLAlchemyError) as e:
+            why = str(e.__cause__ or e).strip().splitlines()[0] if str(e.__cause__ or e).strip() else type(e).__name__
+            print(f"ftcv search: the results store failed during the search ({hide_password(why)}): it may be locked by another "
+                  "process or unreachable; rerun the same command to continue.", file=sys.stderr)
+            return 1
+        except (OSError, ValueError, WeightsError) as e:
+            print(f"ftcv search: {hide_password(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)}", file=sys.stderr)
+            return 1
     print(s.markdown())
     return 0
 

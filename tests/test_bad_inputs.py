@@ -121,8 +121,8 @@ DATA_ERRORS = {  # case -> text the message must hold (exit 1)
     'single class': "holds a single class ('4')",
     'too few images in a class': "Class '2'",
     'class with only unreadable images': "Class '5'",
-    'class in test/ but not in train/': "class(es) ['7'] appear in valid/ or test/ but not in train/",
-    'train/ without test/': 'no images in test/',
+    'class in test/ but not in train/': "class(es) ['7'] appear in the validation or test images but not in train/",
+    'train/ without test/': 'has train/ but no test/ folder',
     'train/ too small to carve valid/': 'too few images to carve a stratified validation split',
     'no images at all': 'holds no images',
     'data folder is a file': 'does not exist or is not a folder',
@@ -220,7 +220,7 @@ def test_resume_other_configuration(capsys, tmp_path, folder):
     "A folder holding runs of another configuration is refused, and its runs are left as they were."
     out = tmp_path/'out'
     run = save_run(out, dict(arch='mobilenet_v2', per_class=None, size=64, bs=8, epochs=1, budget='equal', lr=None, class_map=None, params={}, data='0' * 64),
-                   dict(strategy='head', seed=0, test_accuracy=0.5), {})
+                   dict(strategy='head', seed=0, test_accuracy=0.5), {'curves': pd.DataFrame(dict(epoch=[0], accuracy=[0.5]))})
     before = (run/'run.json').read_text()
     code, _, err = cli(capsys, 'compare', folder, '--strategies', 'head', *TINY, '--out', out)
     assert code == 2 and 'already holds 1 finished run(s): add --resume' in err

@@ -201,8 +201,52 @@ def test_sigterm_says_how_to_resume(tmp_path):
     assert 'terminated (SIGTERM); the finished runs are kept' in err and '--resume' in err and 'Traceback' not in err
     assert not (out/FolderLock.name).exists()
 
-def test_no_models_folder_left_behind(tmp_path, monkeypatch, tiny):
-    "The LR finder saves its weights in a temporary folder: compare leaves no models/ in the working directory."
+def test_lr_finder_leaves_no_models_folder_and_is_not_redone(tmp_path, monkeypatch, tiny):
+    """The LR finder saves its weights in a temporary folder (compare left an empty models/ in the working directory), and a
+    resumed comparison reuses its tables instead of running it again."""
     monkeypatch.chdir(tmp_path)
-    compare(tiny, strategies=['head'], seeds=[0], profile=get_profile('smoke', size=32, bs=8), epochs=1, progress=False)
+    run = lambda **kw: compare(tiny, strategies=['head'], seeds=[0], profile=get_profile('smoke', size=32, bs=8), epochs=1,
+                               progress=False, out=tmp_path/'out', **kw)
+    first = run()
     assert not (tmp_path/'models').exists()
+    again = run(resume=True)
+    assert any('was reused from the first run' in n for n in again.notes()), again.notes()
+    pd.testing.assert_frame_equal(first.more['lr_suggestions'], again.more['lr_suggestions'])
+
+# Cases found by this issue's own red-team pass (beyond the issue's list).
+def test_tiny_image_size_and_batch_of_one(tmp_path, capsys):
+    "--size 1 raised ZeroDivisionError mid-run; --bs 1 failed inside BatchNorm: both are refused up front with what to use."
+    data = photos(tmp_path/'data')
+    code, _, err = cli(capsys, 'compare', data, *TINY, '--size', '1', '--out', tmp_path/'o1')
+    assert code == 1 and 'size=1 is too small' in err and 'at least 32 px' in err
+    code, _, err = cli(capsys, 'compare', data, *TINY, '--bs', '1', '--out', tmp_path/'o2')
+    assert code == 1 and 'Batch size 1 cannot train' in err
+
+def test_image_listed_twice(tmp_path, capsys):
+    "A manifest listing one image in train and test ran silently (a leaked test image): refused, naming it."
+    rows = load_manifest('signs').groupby(['label', 'split']).head(3)[['path', 'label', 'split']]
+    pd.concat([rows, rows.iloc[:1].assign(split='test')]).to_csv(tmp_path/'manifest.csv', index=False)
+    code, _, err = cli(capsys, 'compare', tmp_path, *TINY, '--out', tmp_path/'out')
+    assert code == 1 and f'lists {rows.path.iloc[0]} 2 times (split(s) test, train)' in err
+
+def test_test_folder_overlapping_the_data(tmp_path, capsys):
+    "--test naming the data folder (or a folder inside it) scored on training images silently: refused."
+    data = photos(tmp_path/'data')
+    for test in (data, data/'0'):
+        code, _, err = cli(capsys, 'compare', data, *TINY, '--test', test, '--out', tmp_path/'out')
+        assert code == 1 and 'overlaps the data folder' in err
+
+def test_empty_out_and_bundled_names(tmp_path, capsys, monkeypatch):
+    "--out '' wrote the results into the working directory; `ftcv compare signs` was 'no such folder' though search takes it."
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsys, 'compare', *TINY, '--out', '')
+    assert code == 2 and 'an empty path' in err
+    code, stdout, err = cli(capsys, 'compare', 'signs', *TINY, '--per-class', '3', '--out', tmp_path/'out')
+    assert code == 0, err
+    assert 'data signs' in stdout
+
+def test_profile_from_the_environment_named(tmp_path, capsys, monkeypatch):
+    "A bad FTCV_PROFILE says that the name came from the environment variable."
+    monkeypatch.setenv('FTCV_PROFILE', 'bogus')
+    code, _, err = cli(capsys, 'compare', *TINY[:-6], '--out', tmp_path/'out')
+    assert code == 1 and "Unknown profile 'bogus' (from the FTCV_PROFILE environment variable)" in err

@@ -156,8 +156,8 @@ def test_search_interrupted(tiny, tmp_path, monkeypatch, capsys):
     old = signal.signal(signal.SIGTERM, killed)
     try:
         monkeypatch.setattr(ftcv.search, 'run_search', terminated)
-        assert search_command(args) == 130
-        assert 'interrupted' in one_line(capsys.readouterr().err)
+        assert search_command(args) == 143
+        assert 'ftcv search: terminated (SIGTERM); the finished trials are kept' in one_line(capsys.readouterr().err)
         assert signal.getsignal(signal.SIGTERM) is killed  # the handler is restored
     finally: signal.signal(signal.SIGTERM, old)
 
