@@ -21,7 +21,6 @@ from pathlib import Path
 
 import torch
 from skimage import data as skdata
-from fastai.vision.all import accuracy
 
 from .core import get_profile, seed_everything, atomic_write, FolderLock, Terminated, sigterm_as_interrupt
 from .data import manifest_dls, test_dl, folder_manifest, DATASETS

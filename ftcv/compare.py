@@ -13,18 +13,14 @@ import contextlib
 import difflib
 import json
 import math
-import os
 import shutil
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import matplotlib
-import matplotlib.pyplot as plt
 import torch
 
 from fastai.vision.all import Callback, CancelFitException, Recorder

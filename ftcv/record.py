@@ -27,7 +27,7 @@ from fastai.callback.progress import ProgressCallback
 from fastai.callback.core import Callback
 from fastai.callback.schedule import minimum, steep, valley, slide
 from fastcore.basics import patch, defaults, noop
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 from .core import seed_everything
 from .data import test_dl

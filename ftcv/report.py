@@ -22,11 +22,10 @@ import matplotlib
 import matplotlib.pyplot as plt
 import optuna
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from optuna.visualization import matplotlib as ovm
 
-from .store import RunStore, StoreError, DEFAULT_STORAGE, load_comparison, optuna_storage, store_url, hide_password
+from .store import RunStore, DEFAULT_STORAGE, load_comparison, optuna_storage, store_url, hide_password
 from .figures import comparison_figure, curves_figure, drift_figure, per_strategy
 from .search import SearchSpace, best_per_scientific, writable_folder
 

@@ -19,7 +19,7 @@ import sys
 import time
 import tomllib
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import optuna
@@ -35,7 +35,7 @@ from .data import manifest_dls, test_dl, DATASETS, data_files, data_fingerprint,
 from .models import WeightsError, fastai_arch, hub_checkpoints
 from .record import evaluate, quiet_training
 from .strategies import STRATEGIES, BN_POLICIES, Param, get_strategy
-from .store import RunStore, StoreError, DEFAULT_STORAGE, optuna_storage, hide_password
+from .store import RunStore, DEFAULT_STORAGE, optuna_storage, hide_password
 
 # %% ../nbs/11_search.ipynb #13419cad
 SECTIONS = ('scientific', 'nuisance', 'fixed')
