@@ -123,7 +123,9 @@ def read_manifest_csv(path:Path|str # a manifest.csv
                      ) -> pd.DataFrame:
     "The rows of the manifest at `path` as text, exactly as written: a class named `None`, `NA` or `nan` stays a name."
     try: return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path} is not UTF-8 text: save it as UTF-8 (CSV UTF-8 in a spreadsheet).") from e
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise ValueError(f"{path} is not a readable CSV manifest ({str(e).splitlines()[0]}): rebuild it or fix the file.") from e
 
 def load_manifest(dataset:str|Path='signs', # a bundled name from `DATASETS`, or a folder holding manifest.csv

@@ -17,6 +17,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from matplotlib.colors import LogNorm
 
+from .core import atomic_write
 from .record import lr_find_spread
 
 # %% ../nbs/09_figures.ipynb #9c1d1c15
@@ -311,10 +312,8 @@ def comparison_figure(results:pd.DataFrame, # one row per run: strategy, seed, m
 # %% ../nbs/09_figures.ipynb #8584004f
 def _save(fig:plt.Figure, path:Path) -> Path:
     "Write `fig` as PNG through a temporary name (a half-written figure never replaces a good one) and close it."
-    tmp = path.with_name(path.name + '.tmp')
-    fig.savefig(tmp, dpi=100, format='png', bbox_inches='tight'); plt.close(fig)  # tight: no label cropped
-    tmp.replace(path)
-    return path
+    try: return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format='png', bbox_inches='tight'))  # tight: no label cropped
+    finally: plt.close(fig)
 
 _SEED_KEYS = dict(curves=['phase', 'epoch'], batches=['phase', 'iter'], hypers=['phase', 'iter', 'group'], drift=['epoch', 'group'])
 

@@ -11,7 +11,6 @@ __all__ = ['BUNDLED_WEIGHTS', 'TORCHVISION_ARCHS', 'IMAGENET_CLASSES', 'WeightsE
 
 # %% ../nbs/02_models.ipynb #6d61befd
 import lzma
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from torch import nn
 from PIL import Image
 from fastai.vision.all import (model_meta, default_split, imagenet_stats, vision_learner, accuracy, Learner, DataLoaders)
 
-from .core import data_dir, Profile
+from .core import data_dir, Profile, atomic_write
 from .data import sha256_file
 
 # %% ../nbs/02_models.ipynb #49a68016
@@ -76,16 +75,13 @@ def install_bundled_weights(arch:str, # a key of `BUNDLED_WEIGHTS`
         raise WeightsError(f"The bundled weights {src} are missing. Restore data/weights from the repository, or put "
                            f"{w.file} (sha256 {w.sha256}) in {dest.parent}.")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f'{dest.name}.{os.getpid()}.partial')  # one per process: concurrent installs never share it
-    _decompress(src, tmp, w.sha256)
-    got = sha256_file(tmp)
-    if got != w.sha256:
-        tmp.unlink()
-        raise WeightsError(f"{src} decompresses to a file with sha256 {got}, but {w.file} must have sha256 {w.sha256}. "
-                           f"Restore it from the repository (`git checkout -- data/weights`).")
+    def verified(tmp:Path):  # a temporary file per process (atomic_write): concurrent installs never share it
+        _decompress(src, tmp, w.sha256)
+        if (got := sha256_file(tmp)) != w.sha256:
+            raise WeightsError(f"{src} decompresses to a file with sha256 {got}, but {w.file} must have sha256 {w.sha256}. "
+                               f"Restore it from the repository (`git checkout -- data/weights`).")
     if dest.exists(): warnings.warn(f"Replacing {dest}: its sha256 did not match {w.sha256}.")
-    tmp.replace(dest)
-    return dest
+    return atomic_write(dest, verified)
 
 # %% ../nbs/02_models.ipynb #73f17ec0
 _TV_META = {'cut': -2, 'split': default_split, 'stats': imagenet_stats, 'weights': 'IMAGENET1K_V1'}

@@ -21,6 +21,7 @@ from torch import nn
 from PIL import Image
 from fastai.learner import Learner
 
+from .core import atomic_write
 from .data import load_manifest, dataset_root, sha256_file
 
 # %% ../nbs/03_perf.ipynb #8f521857
@@ -43,11 +44,6 @@ def _default_out(dataset, size:int) -> Path:
     root = dataset_root(dataset).resolve()
     return cache_root()/'resized'/f"{root.name}-{hashlib.sha256(str(root).encode()).hexdigest()[:8]}-{size}px"
 
-def _atomic(dest:Path, write:Callable[[Path], None]):
-    tmp = dest.with_name(f'.{dest.name}.{os.getpid()}.tmp')
-    write(tmp)
-    os.replace(tmp, dest)
-
 def cache_resized(dataset:str|Path, # a bundled name or a folder holding manifest.csv
                   size:int, # pixels of the shorter side (the profile's image size)
                   out:Path|str|None=None # the cache folder; default `cache_root()/resized/<dataset>-<hash>-<size>px`
@@ -60,12 +56,12 @@ def cache_resized(dataset:str|Path, # a bundled name or a folder holding manifes
     hashes = [sha256_file(p) for p in df.path]
     rel = [f'images/{h}-{size}.png' for h in hashes]
     for src, r in zip(df.path, rel):
-        if not (out/r).is_file(): _atomic(out/r, lambda p, src=src: resized_image(src, size).save(p, 'PNG', compress_level=1))
+        if not (out/r).is_file(): atomic_write(out/r, lambda p, src=src: resized_image(src, size).save(p, 'PNG', compress_level=1))
     keep = {Path(r).name for r in rel}
     for f in (out/'images').glob('*.png'):
         if f.name not in keep: f.unlink()
     cached = df.assign(path=rel, sha256=hashes, resized_from=df.path)
-    _atomic(out/'manifest.csv', lambda p: cached.to_csv(p, index=False))
+    atomic_write(out/'manifest.csv', lambda p: cached.to_csv(p, index=False))
     return out
 
 # %% ../nbs/03_perf.ipynb #cfd94437

@@ -12,7 +12,6 @@ import argparse
 import base64
 import html
 import io
-import os
 import sys
 import warnings
 from datetime import datetime
@@ -25,6 +24,7 @@ import pandas as pd
 from sqlalchemy import exc as sa_exc
 from optuna.visualization import matplotlib as ovm
 
+from .core import atomic_write
 from .store import RunStore, DEFAULT_STORAGE, load_comparison, optuna_storage, store_url, hide_password
 from .figures import comparison_figure, curves_figure, drift_figure, per_strategy
 from .search import SearchSpace, best_per_scientific, writable_folder
@@ -114,12 +114,7 @@ def build_report(url:str|Path|None=None, # the store's URL or SQLite file; defau
     page = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>ftcv report</title><link rel="icon" href="data:,">'
             f'<style>{_CSS}</style></head><body>{"".join(body)}</body></html>')
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out/f'.index.html.{os.getpid()}.tmp'
-    try:
-        tmp.write_text(page, encoding='utf-8')
-        tmp.replace(out/'index.html')
-    finally: tmp.unlink(missing_ok=True)
-    return out/'index.html'
+    return atomic_write(out/'index.html', lambda tmp: tmp.write_text(page, encoding='utf-8'))
 
 # %% ../nbs/12_report.ipynb #dfc56d41
 def report_command(argv:list|None=None # arguments after `ftcv report` (default: `sys.argv[1:]`)

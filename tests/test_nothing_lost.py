@@ -250,3 +250,17 @@ def test_profile_from_the_environment_named(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv('FTCV_PROFILE', 'bogus')
     code, _, err = cli(capsys, 'compare', *TINY[:-6], '--out', tmp_path/'out')
     assert code == 1 and "Unknown profile 'bogus' (from the FTCV_PROFILE environment variable)" in err
+
+def test_search_takes_the_same_layouts(tmp_path):
+    "ftcv search reads data the way compare does: split folders in any spelling, fastai's train/ + valid/ with --test DIR."
+    from ftcv.search import _dataset
+    data, held = tmp_path/'data', photos(tmp_path/'held-out', n=6, start=30)
+    photos(data/'Train', n=12); photos(data/'val', n=6, start=12)
+    man = load_manifest(_dataset(str(data), tmp_path/'out', held))
+    assert man.split.value_counts().to_dict() == {'train': 36, 'valid': 18, 'test': 18}
+    with pytest.raises(ValueError, match='has its own test split'): _dataset('signs', tmp_path/'out2', held)
+
+def test_manifest_saved_in_latin1(tmp_path):
+    "A manifest a spreadsheet saved in Latin-1 is named with what to do, not a decoding traceback."
+    (tmp_path/'manifest.csv').write_bytes('path,label,split\na.png,café,train\n'.encode('latin-1'))
+    with pytest.raises(ValueError, match='is not UTF-8 text: save it as UTF-8'): load_manifest(tmp_path, check_files=False)
