@@ -24,9 +24,13 @@ def folder(tmp_path_factory) -> Path:
         (root/Path(p).parent.name).mkdir(parents=True, exist_ok=True); shutil.copy(p, root/Path(p).parent.name)
     return root
 
+def _interruptible():
+    "Ctrl-C's default for the child: a pytest-xdist worker ignores SIGINT, and an ignored signal stays ignored across exec."
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 def start(folder, out, *extra) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, '-m', 'ftcv.cli', 'compare', str(folder), *ARGS, '--out', str(out), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_interruptible)
 
 def comparable(out:Path) -> pd.DataFrame:
     "The final results table without wall times (also inside `notes`, e.g. the probe's feature_seconds)."

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ftcv.cli import main
+from test_bad_inputs import cli  # exit code, stdout, stderr of `ftcv ARGS` in-process; a traceback fails
 from ftcv.core import FolderLock, get_profile
 from ftcv.data import load_manifest, manifest_dls, folder_manifest
 from ftcv.data import test_dl as split_dl
@@ -17,14 +17,6 @@ from ftcv.strategies import head, STRATEGIES
 
 TINY = ('--strategies', 'head', '--seeds', '1', '--size', '32', '--epochs', '1', '--bs', '8', '--profile', 'smoke', '--quiet',
         '--no-lr-finder')
-
-def cli(capsys, *args) -> tuple:
-    "Exit code, stdout and stderr of `ftcv ARGS` run in-process; an exception escaping `main` fails the test (it would be a traceback)."
-    try: code = main([str(a) for a in args])
-    except SystemExit as e: code = e.code
-    out = capsys.readouterr()
-    assert 'Traceback' not in out.err + out.out
-    return code, out.out, out.err
 
 def photos(root:Path, classes=('0', '1', '2'), n:int=10, start:int=0, names:dict|None=None) -> Path:
     "`n` real sign-language photos per class (from the `start`-th) in class subfolders of `root`, renamed by `names`."
