@@ -27,7 +27,7 @@ from fastai.vision.all import Callback, CancelFitException, Recorder
 from fastprogress.fastprogress import master_bar
 
 from .core import Profile, get_profile, atomic_write, FolderLock
-from .data import (manifest_dls, test_dl, subset_manifest, dataset_root, load_manifest, check_splits, data_files, data_fingerprint,
+from .data import (manifest_dls, test_dl, subset_manifest, dataset_root, load_manifest, check_splits, data_files, read_manifest_csv, data_fingerprint,
                        data_changes, skipped_images)
 from .models import IMAGENET_CLASSES, fastai_arch, pretrained_model
 from .strategies import STRATEGIES, CIFAR10_TO_IMAGENET, get_strategy, Run
@@ -320,7 +320,7 @@ def _prepare_out(out:Path, config:dict, resume:bool, files:pd.DataFrame) -> tupl
     for (name, seed), r in done.items():
         if diff := {k: (r['config'].get(k), v) for k, v in config.items() if r['config'].get(k) != v}:
             then = out/'data.csv'
-            changed = ((then.is_file() and data_changes(pd.read_csv(then, dtype={'label': str}, keep_default_na=False), files))
+            changed = ((then.is_file() and data_changes(read_manifest_csv(then), files))
                        or 'its fingerprint differs')
             if list(diff) == ['data']:
                 raise ValueError(f"The data changed since the finished runs in {out} were trained ({changed}): "
@@ -427,8 +427,7 @@ def compare(dataset:str|Path='signs', # bundled dataset name or folder with mani
     if len(set(seeds)) < len(seeds): raise ValueError(f"Seeds are listed twice: {sorted({s for s in seeds if seeds.count(s) > 1})}: each seed is one paired run.")
     fastai_arch(arch)  # an unknown architecture or corrupted bundled weights fail here, before any training
     skipped_files = skipped_images(dataset)
-    files = data_files(dataset)
-    manifest = load_manifest(dataset)
+    manifest = files = data_files(dataset)  # the manifest's path, label and split, with each image's size and mtime
     check_splits(manifest, dataset_root(dataset)/'manifest.csv')
     classes = sorted(set(manifest.label[manifest.split == 'train']))
     n_train = sum(_subset_counts(manifest, profile.per_class).values()) if profile.per_class else int((manifest.split == 'train').sum())
