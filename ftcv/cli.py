@@ -24,7 +24,7 @@ from skimage import data as skdata
 
 from .core import get_profile, seed_everything, atomic_write, FolderLock, Terminated, sigterm_as_interrupt
 from .data import manifest_dls, test_dl, folder_manifest, DATASETS
-from .models import pretrained_model, imagenet_topk, make_learner, WeightsError, _check_arch
+from .models import pretrained_model, imagenet_topk, make_learner, WeightsError, check_arch
 from .strategies import STRATEGIES
 from .store import RunStore, record_comparison
 from .search import search_command
@@ -91,7 +91,7 @@ def _data(text:str) -> Path|str:
     return text if text in DATASETS and not Path(text).exists() else _path(text)
 
 def _arch(text:str) -> str:
-    try: _check_arch(text)
+    try: check_arch(text)
     except ValueError as e: raise argparse.ArgumentTypeError(str(e)) from e
     return text
 

@@ -31,7 +31,7 @@ from .data import (manifest_dls, test_dl, subset_manifest, dataset_root, load_ma
                        data_changes, skipped_images)
 from .models import IMAGENET_CLASSES, fastai_arch, pretrained_model
 from .strategies import STRATEGIES, CIFAR10_TO_IMAGENET, get_strategy, Run
-from .record import evaluate, quiet_training, _epoch_values
+from .record import evaluate, quiet_training, epoch_values
 from .groups import grouped_learner, group_names
 from .stats import paired_table, interval_text, plateau
 from .figures import lr_find_stages, save_figures
@@ -164,7 +164,7 @@ class DivergenceGuard(Callback):
     def after_epoch(self):
         if not self._active: return
         self._epochs += 1
-        loss = float(_epoch_values(self.learn.recorder).get('valid_loss', math.nan))
+        loss = float(epoch_values(self.learn.recorder).get('valid_loss', math.nan))
         if not math.isfinite(loss): self._stop(self._epochs)
         if loss < self._best_loss: self._keep(loss)
 

@@ -6,8 +6,8 @@ Docs: https://ftcv.github.io/ftcv/models.html.md"""
 
 # %% auto #0
 __all__ = ['BUNDLED_WEIGHTS', 'TORCHVISION_ARCHS', 'IMAGENET_CLASSES', 'WeightsError', 'BundledWeights', 'hub_checkpoints',
-           'install_bundled_weights', 'safe_torchvision_arch', 'timm_kwargs', 'pretrained_model', 'imagenet_transform',
-           'imagenet_topk', 'fastai_arch', 'make_learner']
+           'install_bundled_weights', 'safe_torchvision_arch', 'check_arch', 'timm_kwargs', 'pretrained_model',
+           'imagenet_transform', 'imagenet_topk', 'fastai_arch', 'make_learner']
 
 # %% ../nbs/02_models.ipynb #6d61befd
 import lzma
@@ -108,7 +108,9 @@ TORCHVISION_ARCHS = {f.__name__: safe_torchvision_arch(f) for f in [torchvision.
                      torchvision.models.efficientnet_b0, torchvision.models.convnext_tiny]}
 
 # %% ../nbs/02_models.ipynb #1302aea2
-def _check_arch(name:str):
+def check_arch(name:str # a key of `TORCHVISION_ARCHS` or a timm model name
+              ):
+    "Raise a `ValueError` naming the choices unless `name` is an architecture ftcv can build."
     if name not in TORCHVISION_ARCHS and not timm.is_model(name):
         raise ValueError(f"Unknown architecture {name!r}: use one of {sorted(TORCHVISION_ARCHS)} or a timm model name "
                          "(see `timm.list_models()`).")
@@ -133,7 +135,7 @@ def pretrained_model(name:str='mobilenet_v2', # torchvision name from `TORCHVISI
                      weights:str|None=None # torchvision weights enum member; default: fastai's `model_meta` choice
                     ) -> nn.Module:
     "The ImageNet-pretrained model `name` with its 1000-class head, in eval mode."
-    _check_arch(name)
+    check_arch(name)
     try:
         if name in TORCHVISION_ARCHS:
             if name in BUNDLED_WEIGHTS and weights in (None, 'IMAGENET1K_V1'): install_bundled_weights(name)
@@ -170,7 +172,7 @@ def imagenet_topk(model:nn.Module, # a model with an ImageNet head, e.g. from `p
 def fastai_arch(name:str # architecture name
                ) -> tuple:
     "`(arch, kwargs)` to pass to fastai's `vision_learner` for the pretrained architecture `name`."
-    _check_arch(name)
+    check_arch(name)
     if name in TORCHVISION_ARCHS:
         if name in BUNDLED_WEIGHTS: install_bundled_weights(name)
         return TORCHVISION_ARCHS[name], {}
