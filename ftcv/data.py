@@ -6,10 +6,10 @@ Docs: https://ftcv.github.io/ftcv/data.html.md"""
 
 # %% auto #0
 __all__ = ['SPLIT_SEED', 'DATASETS', 'SPLITS', 'IMAGE_SUFFIXES', 'MIN_PER_CLASS', 'SPLIT_FOLDERS', 'sha256_file',
-           'stratified_split', 'build_signs', 'build_cifar', 'dataset_root', 'read_manifest_csv', 'load_manifest',
-           'data_files', 'data_fingerprint', 'data_changes', 'ImageError', 'load_rgb', 'scan_images', 'RGBImage',
-           'check_splits', 'manifest_dls', 'test_dl', 'subset_manifest', 'build_digits', 'split_folders',
-           'folder_manifest', 'skipped_images']
+           'stratified_split', 'resize_short_side', 'build_signs', 'build_cifar', 'dataset_root', 'read_manifest_csv',
+           'load_manifest', 'data_files', 'data_fingerprint', 'data_changes', 'ImageError', 'load_rgb', 'scan_images',
+           'RGBImage', 'check_splits', 'manifest_dls', 'test_dl', 'normalize_stats', 'subset_manifest', 'build_digits',
+           'split_folders', 'folder_manifest', 'skipped_images']
 
 # %% ../nbs/01_data.ipynb #6353d0bc
 import hashlib
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
-from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize, aug_transforms,
+from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize, Normalize, aug_transforms,
                                DataLoaders, PILImage, get_image_files)
 
 from .core import data_dir, get_profile, seed_everything, Profile, atomic_write
@@ -56,10 +56,14 @@ def stratified_split(labels:pd.Series, # one label per item
     return split
 
 # %% ../nbs/01_data.ipynb #a5e365ef
-def _resize_short_side(img:Image.Image, short:int) -> Image.Image:
+def resize_short_side(img:Image.Image, # a PIL image
+                      short:int, # pixels of the shorter side after resizing
+                      resample:Image.Resampling=Image.Resampling.LANCZOS # PIL's filter (LANCZOS downsamples best)
+                     ) -> Image.Image:
+    "`img` resized so that its shorter side is `short` pixels, keeping the aspect ratio (each side at least 1 pixel)."
     w, h = img.size
     scale = short / min(w, h)
-    return img.resize((round(w*scale), round(h*scale)), Image.Resampling.LANCZOS)
+    return img.resize((max(1, round(w * scale)), max(1, round(h * scale))), resample)
 
 def build_signs(src:Path|str, # the `sign_language_digits` folder (holding `Dataset/0..9`)
                 dest:Path|str, # output folder; `images/` and `manifest.csv` are written there
@@ -75,7 +79,7 @@ def build_signs(src:Path|str, # the `sign_language_digits` folder (holding `Data
     for f in files:
         out = dest/'images'/f.parent.name/(f.stem + '.webp')
         out.parent.mkdir(parents=True, exist_ok=True)
-        with Image.open(f) as img: _resize_short_side(img.convert('RGB'), short_side).save(out, 'WEBP', quality=quality, method=6)
+        with Image.open(f) as img: resize_short_side(img.convert('RGB'), short_side).save(out, 'WEBP', quality=quality, method=6)
         rows.append(dict(path=str(out.relative_to(dest)), label=f.parent.name, source=str(f.relative_to(src.parent)),
                          sha256=sha256_file(out)))
     df = pd.DataFrame(rows)
@@ -299,6 +303,13 @@ def test_dl(dls:DataLoaders, # from `manifest_dls`, or any fastai image DataLoad
         raise ValueError(f"{folder}: class folder(s) {unknown} are not classes the model was trained on ({', '.join(vocab)}).")
     items = pd.DataFrame(dict(path=[str(f) for f in files], label=[f.parent.name for f in files])) if manifest is not None else files
     return dls.test_dl(items, with_labels=True)
+
+# %% ../nbs/01_data.ipynb #7f27a8e7
+def normalize_stats(dls:DataLoaders # fastai DataLoaders
+                   ) -> tuple|None:
+    "`(mean, std)` lists of the first `Normalize` batch transform of `dls`, or None when it has none."
+    norm = [f for f in dls.after_batch.fs if isinstance(f, Normalize)]
+    return (norm[0].mean.flatten().tolist(), norm[0].std.flatten().tolist()) if norm else None
 
 # %% ../nbs/01_data.ipynb #4dca55af
 def subset_manifest(dataset:str|Path, # bundled name or folder with manifest.csv

@@ -7,7 +7,7 @@ Docs: https://ftcv.github.io/ftcv/models.html.md"""
 # %% auto #0
 __all__ = ['BUNDLED_WEIGHTS', 'TORCHVISION_ARCHS', 'IMAGENET_CLASSES', 'WeightsError', 'BundledWeights', 'hub_checkpoints',
            'install_bundled_weights', 'safe_torchvision_arch', 'check_arch', 'timm_kwargs', 'pretrained_model',
-           'imagenet_transform', 'imagenet_topk', 'fastai_arch', 'make_learner']
+           'imagenet_transform', 'imagenet_topk', 'fastai_arch', 'apply_mixed_precision', 'make_learner']
 
 # %% ../nbs/02_models.ipynb #6d61befd
 import lzma
@@ -178,6 +178,12 @@ def fastai_arch(name:str # architecture name
         return TORCHVISION_ARCHS[name], {}
     return name, timm_kwargs(name)
 
+def apply_mixed_precision(learn:Learner, # a fastai learner
+                          profile:Profile|None # the run's profile; None: full precision
+                         ) -> Learner:
+    "`learn` in fastai's mixed precision (`to_fp16`) when `profile` asks for it and CUDA is available, else unchanged; returns it."
+    return learn.to_fp16() if profile is not None and profile.mixed_precision and torch.cuda.is_available() else learn
+
 def make_learner(dls:DataLoaders, # fresh DataLoaders (fastai adds the model's Normalize to them)
                  arch:str='mobilenet_v2', # architecture name
                  pretrained:bool=True, # ImageNet weights (False: random init, same architecture)
@@ -189,5 +195,4 @@ def make_learner(dls:DataLoaders, # fresh DataLoaders (fastai adds the model's N
     arch_fn, extra = fastai_arch(arch)
     try: learn = vision_learner(dls, arch_fn, pretrained=pretrained, metrics=metrics, **extra, **kwargs)
     except OSError as e: raise _missing(arch, e) from e
-    if profile is not None and profile.mixed_precision and torch.cuda.is_available(): learn.to_fp16()
-    return learn
+    return apply_mixed_precision(learn, profile)

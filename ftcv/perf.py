@@ -22,7 +22,7 @@ from PIL import Image
 from fastai.learner import Learner
 
 from .core import atomic_write
-from .data import load_manifest, dataset_root, sha256_file
+from .data import load_manifest, dataset_root, sha256_file, resize_short_side
 
 # %% ../nbs/03_perf.ipynb #8f521857
 def cache_root() -> Path:
@@ -33,11 +33,7 @@ def resized_image(path:Path|str, # an image file
                   size:int # pixels of the shorter side after resizing
                  ) -> Image.Image:
     "The image at `path` in RGB with its shorter side resized to `size` (bilinear, as fastai's `Resize`)."
-    with Image.open(path) as img:
-        img = img.convert('RGB')
-        w, h = img.size
-        scale = size / min(w, h)
-        return img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR)
+    with Image.open(path) as img: return resize_short_side(img.convert('RGB'), size, Image.Resampling.BILINEAR)  # cached = uncached, bit for bit
 
 # %% ../nbs/03_perf.ipynb #2c31fa01
 def _default_out(dataset, size:int) -> Path:
