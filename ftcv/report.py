@@ -8,7 +8,6 @@ Docs: https://ftcv.github.io/ftcv/report.html.md"""
 __all__ = ['fig_html', 'build_report', 'report_command']
 
 # %% ../nbs/12_report.ipynb #21c6eb62
-import argparse
 import base64
 import html
 import io
@@ -24,10 +23,11 @@ import pandas as pd
 from sqlalchemy import exc as sa_exc
 from optuna.visualization import matplotlib as ovm
 
-from .core import atomic_write
-from .store import RunStore, DEFAULT_STORAGE, load_comparison, optuna_storage, store_url, hide_password
+from .core import atomic_write, writable_folder, interrupted
+from .store import RunStore, optuna_storage, store_url, hide_password
+from .results import load_comparison
 from .figures import comparison_figure, curves_figure, drift_figure, per_strategy
-from .search import SearchSpace, best_per_scientific, writable_folder
+from .search import SearchSpace, best_per_scientific
 
 # %% ../nbs/12_report.ipynb #ba528827
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
@@ -117,24 +117,15 @@ def build_report(url:str|Path|None=None, # the store's URL or SQLite file; defau
     return atomic_write(out/'index.html', lambda tmp: tmp.write_text(page, encoding='utf-8'))
 
 # %% ../nbs/12_report.ipynb #dfc56d41
-def report_command(argv:list|None=None # arguments after `ftcv report` (default: `sys.argv[1:]`)
+def report_command(args # parsed by `ftcv.cli.parser()` for `ftcv report`
                   ) -> int:
-    "`ftcv report`: build the HTML report of a results store."
-    p = argparse.ArgumentParser(prog='ftcv report', description='One self-contained HTML report of every compare run and search study in a results store.')
-    p.add_argument('--storage', default=DEFAULT_STORAGE, help=f'SQLAlchemy/Optuna storage URL or SQLite file (default: {DEFAULT_STORAGE})')
-    p.add_argument('--out', type=Path, default=Path('ftcv-report'), help='output folder for index.html (default: ftcv-report)')
-    args = p.parse_args(argv)
+    "`ftcv report`: build the HTML report of a results store; the exit status."
     try: page = build_report(args.storage, args.out)
     except (OSError, ValueError, sa_exc.SQLAlchemyError, optuna.exceptions.StorageInternalError) as e:
         why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if not isinstance(e, (OSError, ValueError)): why = f"cannot read the store {hide_password(store_url(args.storage))!r} ({why}): give the --storage that ftcv compare or ftcv search wrote to"
         print(f"ftcv report: {hide_password(why)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("ftcv report: interrupted; nothing was written.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e: return interrupted('report', e, '; nothing was written')
     print(f"wrote {page}")
     return 0
-
-# %% ../nbs/12_report.ipynb #a5a322c4
-if __name__ == '__main__': sys.exit(report_command())

@@ -8,10 +8,9 @@ Docs: https://ftcv.github.io/ftcv/search.html.md"""
 __all__ = ['SECTIONS', 'DATA_PARAMS', 'TRAINING_PARAMS', 'FIXED_PARAMS', 'PRUNERS', 'FINISHED', 'STUDY_KEYS', 'strategy_params',
            'SearchSpace', 'default_space', 'load_space', 'EpochPruning', 'train_config', 'test_metrics', 'Objective',
            'n_finished', 'open_study', 'data_key', 'study_settings', 'run_search', 'best_per_scientific',
-           'SearchSummary', 'default_run', 'summarize', 'writable_folder', 'search_command']
+           'SearchSummary', 'default_run', 'summarize', 'search_command']
 
 # %% ../nbs/11_search.ipynb #674b87f4
-import argparse
 import json
 import math
 import os
@@ -30,12 +29,12 @@ from fastai.callback.core import CancelFitException
 from fastai.callback.tracker import TrackerCallback
 from sqlalchemy import exc as sa_exc
 
-from .core import Profile, get_profile, atomic_write, Terminated, sigterm_as_interrupt
-from .data import manifest_dls, test_dl, DATASETS, data_files, data_fingerprint, folder_manifest
+from .core import Profile, get_profile, atomic_write, writable_folder, interrupted
+from .data import manifest_dls, test_dl, data_files, data_fingerprint, folder_manifest
 from .models import WeightsError, fastai_arch, hub_checkpoints
 from .record import evaluate, quiet_training
-from .strategies import STRATEGIES, BN_POLICIES, Param, get_strategy
-from .store import RunStore, DEFAULT_STORAGE, optuna_storage, hide_password
+from .strategies import BN_POLICIES, Param, get_strategy
+from .store import RunStore, optuna_storage, hide_password
 
 # %% ../nbs/11_search.ipynb #13419cad
 SECTIONS = ('scientific', 'nuisance', 'fixed')
@@ -363,46 +362,6 @@ def summarize(study:optuna.Study, space:SearchSpace, store:RunStore, dataset, ar
                          space.fixed, d['valid_accuracy'], d['test_accuracy'], best_per_scientific(study, space))
 
 # %% ../nbs/11_search.ipynb #1b4ad416
-def _positive_int(text:str) -> int:
-    try: value = int(text)
-    except ValueError: value = -1
-    if value < 1: raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return value
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='ftcv search', description='Optuna search (TPE + Hyperband pruning) over a strategy\'s scientific, nuisance and fixed parameters.')
-    p.add_argument('data_dir', nargs='?', default='signs', help=f"a bundled dataset ({', '.join(DATASETS)}), class subfolders, split folders (train/ with valid/ or val/, test/) of class subfolders, or a folder with manifest.csv (default: signs)")
-    p.add_argument('--test', type=Path, default=None, metavar='DIR', help="a separate folder of class subfolders to score on, for a DATA_DIR without test/ (e.g. fastai's train/ + valid/)")
-    p.add_argument('--strategy', default='head', choices=list(STRATEGIES), help='strategy to tune (default: head)')
-    p.add_argument('--trials', type=_positive_int, default=12, help='finished (complete or pruned) trials the study should hold (default: 12)')
-    p.add_argument('--storage', default=DEFAULT_STORAGE, help=f'SQLAlchemy/Optuna storage URL or SQLite file, shared with compare and report (default: {DEFAULT_STORAGE})')
-    p.add_argument('--allow-other-tables', action='store_true', help="add ftcv's and Optuna's tables to a database that holds other tables")
-    p.add_argument('--study', default=None, help='study name (default: DATASET-FINGERPRINT-STRATEGY)')
-    p.add_argument('--space', type=Path, default=None, help="TOML file with [scientific], [nuisance] and [fixed] tables (default: the strategy's default space)")
-    p.add_argument('--arch', default='mobilenet_v2', help='torchvision or timm architecture name')
-    p.add_argument('--profile', default=None, choices=['cpu', 'gpu', 'smoke', 'auto'], help='run size (default: auto)')
-    p.add_argument('--size', type=_positive_int, default=None, help="image size in pixels (default: the profile's)")
-    p.add_argument('--epochs', type=_positive_int, default=None, help="epochs per phase (default: the profile's)")
-    p.add_argument('--seed', type=int, default=0, help='training seed of every trial and the default run (default: 0)')
-    p.add_argument('--sampler-seed', type=int, default=None, help='TPE sampler seed (default: --seed); give each worker its own')
-    p.add_argument('--pruner', default='hyperband', choices=list(PRUNERS), help='pruner (default: hyperband)')
-    p.add_argument('--heartbeat', type=_positive_int, default=60, help='seconds between heartbeats of a running trial; a trial silent for twice as long is failed (default: 60)')
-    p.add_argument('--worker', action='store_true', help='only run trials: no summary, no default run')
-    p.add_argument('--out', type=Path, default=Path('ftcv-search'), help='folder for the manifest of a DATA_DIR without one, and summary.md (default: ftcv-search)')
-    return p
-
-def writable_folder(path:Path|str, # a folder to write into, existing or to be created
-                    what:str, # how to name it in the message, e.g. '--out'
-                    fix:str='Name a folder you can write to.' # what to do, for the message
-                   ) -> Path:
-    "`path`, if it is a folder this process can write in or create; else a one-line ValueError saying why."
-    path = Path(path)
-    q = path.absolute()
-    while not q.exists() and not q.is_symlink() and q != q.parent: q = q.parent
-    if not q.is_dir(): raise ValueError(f"{what} {path} cannot be a folder: {q} is a file, not a folder. {fix}")
-    if not os.access(q, os.W_OK | os.X_OK): raise ValueError(f"{what} {path} is not writable ({q} is read-only). {fix}")
-    return path
-
 def _weights_ready(arch:str):
     "The weights folder must be writable and `arch`'s bundled weights in place, before any trial."
     hub = hub_checkpoints()
@@ -410,46 +369,36 @@ def _weights_ready(arch:str):
     try: fastai_arch(arch)
     except OSError as e: raise ValueError(f"Cannot place the weights of {arch} in {hub}: {e.strerror or e}. Set TORCH_HOME to a writable folder.") from e
 
-def _dataset(data_dir:str, out:Path, test:Path|None=None):
-    "The dataset: a bundled name, a folder with its own manifest.csv, or `out` with the manifest of `data_dir` (never of other data)."
-    if data_dir in DATASETS and not Path(data_dir).exists():
-        if test is not None: raise ValueError(f"--test: the bundled {data_dir} has its own test split: name a DATA_DIR too, or leave out --test.")
-        return data_dir
+def _dataset(data_dir:str|Path|None, out:Path, test:Path|None=None):
+    "The dataset: a bundled name (None: signs), or `out` with the manifest of the folder `data_dir` (never of other data)."
+    if data_dir is None or isinstance(data_dir, str): return data_dir or 'signs'
     return folder_manifest(data_dir, out, test=test, keep=True)
 
-def search_command(argv:list|None=None # arguments after `ftcv search` (default: `sys.argv[1:]`)
+def search_command(args # parsed by `ftcv.cli.parser()` for `ftcv search`
                   ) -> int:
-    "`ftcv search`: run (or join) a study, then print and save its summary."
-    args = _parser().parse_args(argv)
-    with sigterm_as_interrupt():
-        try:
-            writable_folder(args.out, '--out')
-            prof = get_profile(args.profile, **{k: v for k, v in dict(size=args.size, epochs=args.epochs).items() if v})
-            space = load_space(args.space, args.strategy) if args.space else default_space(args.strategy)
-            _weights_ready(space.fixed.get('arch', args.arch))
-            dataset = _dataset(args.data_dir, args.out, args.test)
-            store = RunStore(args.storage, foreign=args.allow_other_tables)
-            optuna.logging.set_verbosity(optuna.logging.ERROR)  # Optuna logs a failed (or interrupted) trial with its traceback: one line below says it
-            study = run_search(dataset, space, args.trials, store.url, args.study, args.arch, args.seed, prof,
-                               args.sampler_seed, args.pruner, args.heartbeat)
-            if args.worker: return 0
-            s = summarize(study, space, store, dataset, args.arch, args.seed, prof)
-            args.out.mkdir(parents=True, exist_ok=True)
-            atomic_write(args.out/'summary.md', lambda p: p.write_text(s.markdown() + '\n'))
-        except KeyboardInterrupt as e:
-            how = 'terminated (SIGTERM)' if isinstance(e, Terminated) else 'interrupted'
-            print(f"ftcv search: {how}; the finished trials are kept in the study: rerun the same command to continue.", file=sys.stderr)
-            return 143 if isinstance(e, Terminated) else 130
-        except (optuna.exceptions.StorageInternalError, sa_exc.SQLAlchemyError) as e:
-            why = str(e.__cause__ or e).strip().splitlines()[0] if str(e.__cause__ or e).strip() else type(e).__name__
-            print(f"ftcv search: the results store failed during the search ({hide_password(why)}): it may be locked by another "
-                  "process or unreachable; rerun the same command to continue.", file=sys.stderr)
-            return 1
-        except (OSError, ValueError, WeightsError) as e:
-            print(f"ftcv search: {hide_password(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)}", file=sys.stderr)
-            return 1
+    "`ftcv search`: run (or join) a study, then print and save its summary; the exit status."
+    try:
+        prof = get_profile(args.profile, **{k: v for k, v in dict(size=args.size, epochs=args.epochs).items() if v})
+        space = load_space(args.space, args.strategy) if args.space else default_space(args.strategy)
+        _weights_ready(space.fixed.get('arch', args.arch))
+        dataset = _dataset(args.data_dir, args.out, args.test)
+        store = RunStore(args.storage, foreign=args.allow_other_tables)
+        optuna.logging.set_verbosity(optuna.logging.ERROR)  # Optuna logs a failed (or interrupted) trial with its traceback: one line below says it
+        study = run_search(dataset, space, args.trials, store.url, args.study, args.arch, args.seed, prof,
+                           args.sampler_seed, args.pruner, args.heartbeat)
+        if args.worker: return 0
+        s = summarize(study, space, store, dataset, args.arch, args.seed, prof)
+        args.out.mkdir(parents=True, exist_ok=True)
+        atomic_write(args.out/'summary.md', lambda p: p.write_text(s.markdown() + '\n'))
+    except KeyboardInterrupt as e:
+        return interrupted('search', e, '; the finished trials are kept in the study: rerun the same command to continue')
+    except (optuna.exceptions.StorageInternalError, sa_exc.SQLAlchemyError) as e:
+        why = str(e.__cause__ or e).strip().splitlines()[0] if str(e.__cause__ or e).strip() else type(e).__name__
+        print(f"ftcv search: the results store failed during the search ({hide_password(why)}): it may be locked by another "
+              "process or unreachable; rerun the same command to continue.", file=sys.stderr)
+        return 1
+    except (OSError, ValueError, WeightsError) as e:
+        print(f"ftcv search: {hide_password(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)}", file=sys.stderr)
+        return 1
     print(s.markdown())
     return 0
-
-# %% ../nbs/11_search.ipynb #4cbcf5a3
-if __name__ == '__main__': sys.exit(search_command())

@@ -15,7 +15,7 @@ from ftcv.cli import main
 from ftcv.core import data_dir
 from ftcv.data import load_manifest, load_rgb
 from ftcv.models import BUNDLED_WEIGHTS
-from ftcv.compare import save_run
+from ftcv.results import save_run
 from ftcv.strategies import STRATEGIES
 
 TINY = ('--seeds', '1', '--size', '32', '--epochs', '1', '--bs', '8', '--profile', 'smoke', '--quiet')
@@ -176,7 +176,7 @@ def test_check_usage_errors(capsys, tmp_path):
 def test_out_is_a_file(capsys, tmp_path):
     (tmp_path/'f').write_text('keep me')
     code, _, err = cli(capsys, 'compare', '--out', tmp_path/'f')
-    assert code == 2 and f"argument --out: {tmp_path/'f'} is a file: name a folder" in err
+    assert code == 2 and f"argument --out: {tmp_path/'f'} cannot be a folder: {tmp_path/'f'} is a file, not a folder" in err
     assert (tmp_path/'f').read_text() == 'keep me'
     TRIED.append('usage error: --out is a file')
 

@@ -29,3 +29,16 @@ def test_store_that_cannot_be_opened_exits_1_before_training(tmp_path):
     r = ftcv('compare', '--strategies', 'head', '--seeds', '1', '--out', str(tmp_path/'out'), '--storage', str(tmp_path/'no'/'such'/'dir'/'runs.db'))
     assert r.returncode == 1 and 'Cannot open the results store' in r.stderr and 'Traceback' not in r.stderr
     assert not (tmp_path/'out'/'runs').exists()  # nothing was trained
+
+def test_one_parser_for_every_command():
+    "`ftcv --help` names every command; each command's help lists its own options."
+    r = ftcv('--help')
+    assert r.returncode == 0 and '{check,compare,search,report}' in r.stdout
+    for command, option in [('check', '--dataset'), ('compare', '--strategies'), ('search', '--pruner'), ('report', '--storage')]:
+        r = ftcv(command, '--help')
+        assert r.returncode == 0 and option in r.stdout, (command, r.stderr)
+
+def test_arch_checked_by_every_command_that_trains():
+    for command in ('check', 'compare', 'search'):
+        r = ftcv(command, '--arch', 'resnet9000')
+        assert r.returncode == 2 and "argument --arch: Unknown architecture 'resnet9000'" in r.stderr and 'Traceback' not in r.stderr

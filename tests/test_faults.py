@@ -10,7 +10,8 @@ from fastai.vision.all import Callback, set_seed
 
 from ftcv.core import get_profile
 from ftcv.data import load_manifest
-from ftcv.compare import compare, load_comparison, finished_runs, DivergenceGuard, DONE
+from ftcv.compare import compare, DivergenceGuard
+from ftcv.results import load_comparison, finished_runs, DONE
 
 ARGS = ('--strategies', 'head,probe,full,lpft', '--seeds', '1', '--size', '32', '--epochs', '2', '--bs', '8', '--profile', 'smoke', '--quiet')  # lpft: a probe and a fine-tuning epoch
 WALL = ['seconds', 'setup_seconds']  # wall-time columns differ between runs

@@ -11,7 +11,8 @@ from test_bad_inputs import cli  # exit code, stdout, stderr of `ftcv ARGS` in-p
 from ftcv.core import FolderLock, get_profile
 from ftcv.data import load_manifest, manifest_dls, folder_manifest
 from ftcv.data import test_dl as split_dl
-from ftcv.compare import compare, finished_runs, DONE
+from ftcv.compare import compare
+from ftcv.results import finished_runs, DONE
 from ftcv.record import evaluate
 from ftcv.strategies import head, STRATEGIES
 
@@ -171,9 +172,9 @@ def test_check_out_in_a_missing_folder(tmp_path, capsys):
 
 def test_disk_full_says_resume(tmp_path, capsys, monkeypatch):
     "A full disk (ENOSPC) is one line that says the finished runs are kept and --resume continues."
-    import ftcv.cli
+    import ftcv.compare
     def full(*a, **k): raise OSError(errno.ENOSPC, 'No space left on device')
-    monkeypatch.setattr(ftcv.cli, 'compare', full)
+    monkeypatch.setattr(ftcv.compare, 'compare', full)
     code, _, err = cli(capsys, 'compare', *TINY, '--out', tmp_path/'out')
     assert code == 1 and 'No space left on device' in err and 'rerun with --resume' in err
 

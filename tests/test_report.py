@@ -7,7 +7,7 @@ import pytest
 from ftcv.core import get_profile
 from ftcv.data import load_manifest
 from ftcv.compare import compare
-from ftcv.store import record_comparison
+from ftcv.results import record_comparison
 from ftcv.search import run_search, summarize, default_space
 from ftcv.store import RunStore
 

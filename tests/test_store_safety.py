@@ -6,12 +6,13 @@ import optuna
 import pandas as pd
 import pytest
 
-from ftcv.compare import Comparison
 from ftcv.core import get_profile
 from ftcv.data import load_manifest, data_fingerprint
-from ftcv.store import RunStore, StoreError, LOCK_WAIT, optuna_storage, record_comparison, hide_password
-from ftcv.search import search_command, run_search, load_space, default_space, data_key, _dataset
-from ftcv.report import report_command, build_report
+from ftcv.store import RunStore, StoreError, LOCK_WAIT, optuna_storage, hide_password
+from ftcv.results import Comparison, record_comparison
+from ftcv.search import run_search, load_space, default_space, data_key, _dataset
+from ftcv.report import build_report
+from ftcv.cli import main
 import ftcv.search
 
 SMOKE = ['--profile', 'smoke', '--size', '32', '--epochs', '1']
@@ -116,9 +117,9 @@ def test_out_manifest_of_other_data_kept(tmp_path):
             (d/Path(r.path).name).write_bytes(Path(r.path).read_bytes())
         folders.append(tmp_path/name)
     out = tmp_path/'out'
-    _dataset(str(folders[0]), out)
+    _dataset(folders[0], out)
     before = (out/'manifest.csv').read_text()
-    with pytest.raises((ValueError, FileExistsError), match='not those of|other data'): _dataset(str(folders[1]), out)
+    with pytest.raises((ValueError, FileExistsError), match='not those of|other data'): _dataset(folders[1], out)
     assert (out/'manifest.csv').read_text() == before
 
 # 3. a store URL naming another application's database got ftcv's and Optuna's tables; report created a store
@@ -128,15 +129,15 @@ def test_foreign_database_refused(tiny, tmp_path, capsys):
     con.close()
     for open_ in (RunStore, optuna_storage):
         with pytest.raises(StoreError, match="holds other tables \\(invoices\\) and none of ftcv's or Optuna's"): open_(other)
-    assert report_command(['--storage', str(other), '--out', str(tmp_path/'r')]) == 1
+    assert main(['report', '--storage', str(other), '--out', str(tmp_path/'r')]) == 1
     assert 'holds no ftcv results' in one_line(capsys.readouterr().err)
-    assert search_command([str(tiny), '--storage', str(other), '--out', str(tmp_path/'o'), *SMOKE]) == 1
+    assert main(['search', str(tiny), '--storage', str(other), '--out', str(tmp_path/'o'), *SMOKE]) == 1
     assert "none of ftcv's or Optuna's" in one_line(capsys.readouterr().err)
     assert tables(other) == {'invoices'} and not (tmp_path/'r').exists()
-    assert report_command(['--storage', str(tmp_path/'typo.db'), '--out', str(tmp_path/'r')]) == 1
+    assert main(['report', '--storage', str(tmp_path/'typo.db'), '--out', str(tmp_path/'r')]) == 1
     assert 'does not exist' in one_line(capsys.readouterr().err) and not (tmp_path/'typo.db').exists()
     (tmp_path/'blank.db').touch()
-    assert report_command(['--storage', str(tmp_path/'blank.db'), '--out', str(tmp_path/'r')]) == 1
+    assert main(['report', '--storage', str(tmp_path/'blank.db'), '--out', str(tmp_path/'r')]) == 1
     assert (tmp_path/'blank.db').stat().st_size == 0
     RunStore(other, foreign=True)  # asked for explicitly
     assert {'invoices', 'ftcv_runs', 'ftcv_tables'} <= tables(other)
@@ -146,17 +147,17 @@ def test_search_interrupted(tiny, tmp_path, monkeypatch, capsys):
     args = [str(tiny), '--storage', str(tmp_path/'s.db'), '--out', str(tmp_path/'o'), *SMOKE]
     def interrupted(*a, **k): raise KeyboardInterrupt
     monkeypatch.setattr(ftcv.search, 'run_search', interrupted)
-    assert search_command(args) == 130
+    assert main(['search', *args]) == 130
     assert one_line(capsys.readouterr().err) == 'ftcv search: interrupted; the finished trials are kept in the study: rerun the same command to continue.'
     class Killed(Exception): pass
-    def killed(*a): raise Killed  # what SIGTERM does here if search_command does not handle it (instead of killing pytest)
+    def killed(*a): raise Killed  # what SIGTERM does here if the command does not handle it (instead of killing pytest)
     def terminated(*a, **k):
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)
     old = signal.signal(signal.SIGTERM, killed)
     try:
         monkeypatch.setattr(ftcv.search, 'run_search', terminated)
-        assert search_command(args) == 143
+        assert main(['search', *args]) == 143
         assert 'ftcv search: terminated (SIGTERM); the finished trials are kept' in one_line(capsys.readouterr().err)
         assert signal.getsignal(signal.SIGTERM) is killed  # the handler is restored
     finally: signal.signal(signal.SIGTERM, old)
@@ -164,7 +165,7 @@ def test_search_interrupted(tiny, tmp_path, monkeypatch, capsys):
 def test_search_store_failure_one_line(tiny, tmp_path, monkeypatch, capsys):
     def broken(*a, **k): raise optuna.exceptions.StorageInternalError('An exception is raised during the commit.\nmore')
     monkeypatch.setattr(ftcv.search, 'run_search', broken)
-    assert search_command([str(tiny), '--storage', str(tmp_path/'s.db'), '--out', str(tmp_path/'o'), *SMOKE]) == 1
+    assert main(['search', str(tiny), '--storage', str(tmp_path/'s.db'), '--out', str(tmp_path/'o'), *SMOKE]) == 1
     assert 'the results store failed during the search' in one_line(capsys.readouterr().err)
 
 def test_locked_store_fails_fast(tiny, tmp_path, capsys):
@@ -173,7 +174,7 @@ def test_locked_store_fails_fast(tiny, tmp_path, capsys):
     holder = sqlite3.connect(db); holder.execute('BEGIN EXCLUSIVE')
     try:
         start = time.time()
-        assert search_command([str(tiny), '--storage', str(db), '--out', str(tmp_path/'o'), '--trials', '1', *SMOKE]) == 1
+        assert main(['search', str(tiny), '--storage', str(db), '--out', str(tmp_path/'o'), '--trials', '1', *SMOKE]) == 1
         assert time.time() - start < LOCK_WAIT + 10
         assert 'is locked by another process' in one_line(capsys.readouterr().err)
     finally: holder.rollback(); holder.close()
@@ -185,12 +186,13 @@ def test_bad_torch_home_and_out_refused_before_any_trial(tiny, tmp_path, capsys)
     args = [str(tiny), '--storage', str(db), '--trials', '1', '--pruner', 'none', *SMOKE]
     old = torch.hub.get_dir()
     torch.hub.set_dir(str(afile/'hub'))
-    try: assert search_command([*args, '--out', str(tmp_path/'o')]) == 1
+    try: assert main(['search', *args, '--out', str(tmp_path/'o')]) == 1
     finally: torch.hub.set_dir(old)
     line = one_line(capsys.readouterr().err)
     assert f'{afile} is a file' in line and 'Set TORCH_HOME to a folder you can write to' in line
-    assert search_command([*args, '--out', str(afile/'sub')]) == 1
-    assert one_line(capsys.readouterr().err) == f'ftcv search: --out {afile}/sub cannot be a folder: {afile} is a file, not a folder. Name a folder you can write to.'
+    with pytest.raises(SystemExit) as e: main(['search', *args, '--out', str(afile/'sub')])  # a usage error, found before anything loads
+    assert e.value.code == 2
+    assert one_line(capsys.readouterr().err.splitlines()[-1]) == f'ftcv search: error: argument --out: {afile}/sub cannot be a folder: {afile} is a file, not a folder. Name a folder you can write to.'
     assert not db.exists() or not optuna.get_all_study_names(optuna_storage(db))  # no study, no trial
 
 @pytest.mark.parametrize('text, message', [
@@ -205,7 +207,7 @@ def test_bad_space_values(text, message, tmp_path, capsys):
     f = tmp_path/'space.toml'; f.write_text(text)
     with pytest.raises(ValueError) as e: load_space(f, 'head')
     assert message.format(f=f) in str(e.value)
-    assert search_command(['--space', str(f), '--storage', str(tmp_path/'s.db'), '--out', str(tmp_path/'o'), *SMOKE]) == 1
+    assert main(['search', '--space', str(f), '--storage', str(tmp_path/'s.db'), '--out', str(tmp_path/'o'), *SMOKE]) == 1
     assert message.format(f=f) in one_line(capsys.readouterr().err)
 
 # 5. ftcv report: --out under a file after the work; a malformed or old-schema store gave a traceback
@@ -217,13 +219,14 @@ def small_store(tmp_path):
 
 def test_report_out_under_a_file(small_store, tmp_path, capsys):
     afile = tmp_path/'afile'; afile.write_text('x')
-    assert report_command(['--storage', small_store, '--out', str(afile/'sub')]) == 1
-    assert one_line(capsys.readouterr().err) == f'ftcv report: --out {afile}/sub cannot be a folder: {afile} is a file, not a folder. Name a folder you can write to.'
+    with pytest.raises(SystemExit) as e: main(['report', '--storage', small_store, '--out', str(afile/'sub')])
+    assert e.value.code == 2
+    assert one_line(capsys.readouterr().err.splitlines()[-1]) == f'ftcv report: error: argument --out: {afile}/sub cannot be a folder: {afile} is a file, not a folder. Name a folder you can write to.'
 
 @pytest.mark.parametrize('content', [b'just some words, not a database\n' * 50, bytes(range(256)) * 40, b'SQLite format 3\x00' + b'\x07' * 2000])
 def test_report_malformed_store(content, tmp_path, capsys):
     db = tmp_path/'bad.db'; db.write_bytes(content)
-    assert report_command(['--storage', str(db), '--out', str(tmp_path/'r')]) == 1
+    assert main(['report', '--storage', str(db), '--out', str(tmp_path/'r')]) == 1
     line = one_line(capsys.readouterr().err)
     assert line.startswith('ftcv report: ') and str(db) in line
     assert db.read_bytes() == content and not (tmp_path/'r').exists()
@@ -232,7 +235,7 @@ def test_report_old_optuna_schema(small_store, tmp_path, capsys):
     optuna.create_study(study_name='s', storage=optuna_storage(small_store))
     with sqlite3.connect(tmp_path/'runs.db') as con: con.execute("UPDATE alembic_version SET version_num = 'v1.2.0.a'")
     con.close()
-    assert report_command(['--storage', small_store, '--out', str(tmp_path/'r')]) == 1
+    assert main(['report', '--storage', small_store, '--out', str(tmp_path/'r')]) == 1
     assert 'optuna storage upgrade --storage' in one_line(capsys.readouterr().err)
 
 # 6. a postgresql:// URL without psycopg2 said only "No module named 'psycopg2'"
@@ -241,7 +244,7 @@ def test_missing_postgres_driver(monkeypatch, capsys, tmp_path):
     for url in ('postgresql://ftcv:secret@127.0.0.1:9/ftcv', 'postgresql+psycopg2://ftcv:secret@127.0.0.1:9/ftcv'):
         with pytest.raises(StoreError) as e: RunStore(url)
         assert 'pip install "ftcv[postgres]"' in str(e.value) and 'secret' not in str(e.value)
-    assert report_command(['--storage', 'postgresql://ftcv:secret@127.0.0.1:9/ftcv', '--out', str(tmp_path/'r')]) == 1
+    assert main(['report', '--storage', 'postgresql://ftcv:secret@127.0.0.1:9/ftcv', '--out', str(tmp_path/'r')]) == 1
     err = capsys.readouterr().err
     assert 'pip install "ftcv[postgres]"' in one_line(err) and 'secret' not in err
 
@@ -252,8 +255,8 @@ def test_password_never_shown(url, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(StoreError) as e: RunStore(url)
     assert 'secret' not in str(e.value) and 'ss-' not in str(e.value)
-    assert report_command(['--storage', url, '--out', str(tmp_path/'r')]) == 1
-    assert search_command(['--storage', url, '--out', str(tmp_path/'o'), *SMOKE]) == 1
+    assert main(['report', '--storage', url, '--out', str(tmp_path/'r')]) == 1
+    assert main(['search', '--storage', url, '--out', str(tmp_path/'o'), *SMOKE]) == 1
     out = capsys.readouterr()
     assert 'secret' not in out.err + out.out and 'ss-' not in out.err + out.out, out.err
     assert hide_password(url).count('***') == 1
