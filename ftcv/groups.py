@@ -6,7 +6,7 @@ Docs: https://ftcv.github.io/ftcv/groups.html.md"""
 
 # %% auto #0
 __all__ = ['fine_groups', 'group_table', 'body_and_head', 'pooled_body', 'fine_splitter', 'group_names',
-           'register_fine_splitters', 'grouped_learner', 'param_group_names']
+           'register_fine_splitters', 'grouped_learner']
 
 # %% ../nbs/04_groups.ipynb #56b1f19a
 import functools
@@ -133,19 +133,3 @@ def grouped_learner(dls:DataLoaders, # fresh DataLoaders
     learn = make_learner(dls, arch, splitter=fine_splitter(arch), **kwargs)
     learn.group_names, learn.arch_name = group_names(learn, arch), arch
     return learn
-
-# %% ../nbs/04_groups.ipynb #cbade850
-Learner.group_names = None  # one name per optimizer parameter group, head last; the recorders label groups with them
-Learner.arch_name = None  # the architecture the learner was built on: a key of `TORCHVISION_ARCHS` or a timm name
-Learner.eval_dl = None  # a labelled DataLoader that stands for the test split (a `probe` learner's cached test features)
-
-def param_group_names(learn:Learner, # a learner with an optimizer
-                      names:list|None=None # one name per parameter group; default `learn.group_names`
-                     ) -> list[str]:
-    "Names of `learn`'s optimizer parameter groups: `names`, else `learn.group_names`, else 'group0', 'group1', ..."
-    n = len(learn.opt.param_lists)
-    names = names or learn.group_names
-    if names is None: return [f'group{i}' for i in range(n)]
-    if len(names) != n: raise ValueError(f"{len(names)} group names for {n} parameter groups: pass one name per group "
-                                         "of the optimizer (`learn.opt.param_lists`, which follows the splitter).")
-    return list(names)

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from fastai.vision.all import (Learner, DataLoaders, Callback, BnFreeze, Normalize, imagenet_stats, accuracy,
                                CrossEntropyLossFlat, create_body, Resize, model_meta, apply_init, default_split)
+from fastai.vision.learner import TimmBody
 from fastai.callback.hook import num_features_model
 from fastcore.basics import patch
 from fastai.callback.tracker import EarlyStoppingCallback, SaveModelCallback, ReduceLROnPlateau
@@ -38,10 +39,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.pipeline import make_pipeline
 
 from .core import Profile, get_profile, seed_everything
-from .data import test_dl
-from .models import pretrained_model, TORCHVISION_ARCHS, make_learner
-from .groups import grouped_learner, group_names, fine_splitter
-from .record import DriftRecorder, CurveRecorder, evaluate, lr_find_all
+from .data import test_dl, normalize_stats
+from .models import pretrained_model, TORCHVISION_ARCHS, make_learner, apply_mixed_precision
+from .groups import grouped_learner, group_names, fine_splitter, body_and_head, pooled_body
+from .record import DriftRecorder, CurveRecorder, evaluate, lr_find_all, in_real_fit, param_group_names
 
 # %% ../nbs/06_strategies.ipynb #27439648
 @dataclass
@@ -199,7 +200,7 @@ FACTOR = Param('factor', float, 2.6, "each group's LR is the one above divided b
 
 # %% ../nbs/06_strategies.ipynb #7658360d
 def _arch_name(learn:Learner, arch=None) -> str:
-    arch = arch or getattr(learn, 'arch_name', None) or getattr(learn, 'arch', None)
+    arch = arch or learn.arch_name or getattr(learn, 'arch', None)  # `arch`: fastai's `vision_learner` sets it
     if arch is None:
         raise ValueError("This Learner does not record its architecture (fastai's `vision_learner` keeps it as `learn.arch`): "
                          "name it, e.g. `learn.use_fine_groups('resnet18')`.")
@@ -217,12 +218,6 @@ def use_fine_groups(self:Learner, arch:str|None=None # architecture name; defaul
     self.freeze() if frozen else self.unfreeze()
     return self
 
-def _head_module(learn:Learner) -> nn.Module:
-    m = learn.model
-    if not (isinstance(m, nn.Sequential) and len(m) == 2):
-        raise ValueError(f"Expected fastai's vision model `Sequential(body, head)`, got {type(m).__name__}: build the learner with `vision_learner`.")
-    return m[1]
-
 def _is_linear(head:nn.Module) -> bool:
     "One `nn.Linear` holds every parameter of `head`, and `head` keeps no buffers (no BatchNorm)."
     linears = [m for m in head.modules() if isinstance(m, nn.Linear)]
@@ -232,12 +227,11 @@ def _is_linear(head:nn.Module) -> bool:
 @patch
 def use_linear_head(self:Learner) -> Learner:
     "Replace the head of a `Sequential(body, head)` model with average pooling and one linear layer (LP-FT's linear probe); returns the learner."
-    _head_module(self)
-    body = self.model[0]
+    body, _ = body_and_head(self.model)
     linear = nn.Linear(num_features_model(nn.Sequential(*body.children())), self.dls.c)  # as fastai's `create_vision_model` counts them
     apply_init(linear, nn.init.kaiming_normal_)  # as fastai initialises a new head
     self.model[1] = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), linear).to(next(body.parameters()).device)
-    if getattr(self, 'group_names', None): return self.use_fine_groups()
+    if self.group_names: return self.use_fine_groups()
     self.create_opt(); self.freeze()
     return self
 
@@ -299,9 +293,6 @@ def gradual_schedule(names:list, # group names, head last
                       epochs=per_phase[phase - 1], freeze_to=first_trainable) for i, g in enumerate(names)]
     return pd.DataFrame(rows)
 
-def _group_names_of(learn:Learner) -> list:
-    return list(getattr(learn, 'group_names', None) or [f'group{i}' for i in range(len(learn.opt.param_lists))])
-
 @patch
 def fit_gradual(self:Learner, epochs:int, # the budget, divided over the phases
                 lr:float=FULL_LR*3, # head LR in every phase
@@ -310,7 +301,7 @@ def fit_gradual(self:Learner, epochs:int, # the budget, divided over the phases
                ) -> pd.DataFrame:
     "ULMFiT's gradual unfreezing: the head, then `k` more groups per phase, discriminative LRs, a fresh one-cycle per phase; returns the schedule."
     if self.opt is None: self.create_opt()
-    schedule = gradual_schedule(_group_names_of(self), lr, factor, k, _check_budget(epochs, 'fit_gradual'))
+    schedule = gradual_schedule(param_group_names(self), lr, factor, k, _check_budget(epochs, 'fit_gradual'))
     for _, plan in schedule.groupby('phase'):
         self.freeze_to(int(plan.freeze_to.iloc[0]))
         self.fit_one_cycle(int(plan.epochs.iloc[0]), np.where(plan.lr > 0, plan.lr, plan.lr[plan.lr > 0].min()))
@@ -322,7 +313,7 @@ def fit_linear_probe(self:Learner, epochs:int, # the budget: passes over the tra
                      lr:float=1e-2 # one-cycle maximum LR of the linear head
                     ):
     "Train only a linear head on a body frozen bit for bit (weights, BatchNorm weights and running statistics)."
-    if not _is_linear(_head_module(self)):
+    if not _is_linear(body_and_head(self.model)[1]):
         raise ValueError("fit_linear_probe trains a linear head, and this head has other layers (fastai's default head has "
                          "BatchNorm and two linear layers): call `learn.use_linear_head()` first.")
     self.freeze()
@@ -361,17 +352,22 @@ def training_callbacks(early_stop:int|None=None, # patience of fastai's `EarlySt
 class BestWeights(SaveModelCallback):
     "fastai's `SaveModelCallback` on valid_loss, checkpointing into a temporary folder of its own (removed after the fit), so runs sharing a working directory never overwrite each other's best weights."
     def __init__(self): super().__init__(monitor='valid_loss', fname='best', with_opt=False); self._tmp = None
-    def before_fit(self):
+    def before_train(self):  # not `before_fit`, which `validate` and `get_preds` fire too
+        if self._tmp is not None: return
         self._tmp, self._model_dir = Path(tempfile.mkdtemp(prefix='ftcv-best-')), self.learn.model_dir
         self.learn.model_dir = self._tmp
-        super().before_fit()
     def after_epoch(self):
-        if self._tmp is not None: super().after_epoch()  # only inside the fit: a later `validate` calls after_epoch too
+        if in_real_fit(self.learn): super().after_epoch()
     def after_fit(self, **kwargs):
+        if self._tmp is None: return  # nothing trained, nothing saved
         try: self.learn.load(self.fname, with_opt=False, weights_only=True)  # fastai's own reload unpickles (weights_only=False)
         finally:
             self.learn.model_dir = self._model_dir
             shutil.rmtree(self._tmp, ignore_errors=True); self._tmp = None
+
+def _add_normalize(dls:DataLoaders, stats:tuple):
+    "Append `Normalize.from_stats(*stats)` to the batch transforms of `dls`, unless they normalise already."
+    if normalize_stats(dls) is None: dls.add_tfms([Normalize.from_stats(*stats)], 'after_batch')
 
 def _learner(dls, arch, seed, profile, bn='fastai', cbs=None, build=grouped_learner, **kwargs) -> Learner:
     "A seeded learner from `build(dls, arch, ...)` with BatchNorm policy `bn`, both recorders and `cbs`."
@@ -407,8 +403,7 @@ _FEATURES: dict = {}  # in-memory cache: key -> (features, labels)
 BODY_RUNS: dict = {}  # key -> how many times the body ran for it (the cache's proof of work)
 
 def _feature_key(arch:str, dls:DataLoaders, rows:pd.DataFrame) -> str:
-    norm = [f for f in dls.after_batch.fs if isinstance(f, Normalize)]
-    stats = [norm[0].mean.flatten().tolist(), norm[0].std.flatten().tolist()] if norm else None
+    stats = normalize_stats(dls)
     ident = rows.sha256 if 'sha256' in rows else rows.path
     size = [t.size for t in dls.after_item.fs if isinstance(t, Resize)]
     payload = json.dumps([arch, size, stats, list(zip(rows.path.map(lambda p: Path(p).name), ident, rows.label))])
@@ -427,7 +422,7 @@ def bottleneck_features(learn:Learner, # a learner whose `model[0]` is the pretr
     if path is not None and path.is_file():
         _FEATURES[key] = tuple(torch.load(path, weights_only=True).values())
         return _FEATURES[key]
-    body = nn.Sequential(learn.model[0], nn.AdaptiveAvgPool2d(1), nn.Flatten()).eval()
+    body = pooled_body(learn.model).eval()
     feats, ys = [], []
     for xb, yb in test_dl(learn.dls, split):
         feats.append(body(xb).float().cpu()); ys.append(yb.cpu())
@@ -529,17 +524,12 @@ def _source_head_learner(dls, arch, profile=None, train_bn=True, class_map=None,
     "A learner on the pretrained model whose head is the source head restricted to the target classes."
     model = pretrained_model(arch)
     fc = _source_classifier(model, arch)
-    body = create_body(model, cut=model_meta[TORCHVISION_ARCHS[arch]]['cut']) if arch in TORCHVISION_ARCHS else None
-    if body is None:
-        from fastai.vision.learner import TimmBody
-        body = TimmBody(model)
-    if not any(isinstance(f, Normalize) for f in dls.after_batch.fs):
-        stats = (model.pretrained_cfg['mean'], model.pretrained_cfg['std']) if body is not None and hasattr(model, 'pretrained_cfg') else imagenet_stats
-        dls.add_tfms([Normalize.from_stats(*stats)], 'after_batch')
+    body = create_body(model, cut=model_meta[TORCHVISION_ARCHS[arch]]['cut']) if arch in TORCHVISION_ARCHS else TimmBody(model)
+    _add_normalize(dls, (model.pretrained_cfg['mean'], model.pretrained_cfg['std']) if hasattr(model, 'pretrained_cfg') else imagenet_stats)
     net = nn.Sequential(body, nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), ClassMapHead(fc, class_map, list(dls.vocab))))
     learn = Learner(dls, net, loss_func=CrossEntropyLossFlat(), metrics=accuracy, splitter=fine_splitter(arch), train_bn=train_bn)
     learn.group_names, learn.arch_name = group_names(learn, arch), arch
-    if profile is not None and profile.mixed_precision and torch.cuda.is_available(): learn.to_fp16()
+    apply_mixed_precision(learn, profile)
     learn.freeze()
     return learn
 
@@ -630,8 +620,7 @@ lpft = Strategy('lpft', _lpft, "you will fine-tune everything but fear a random 
 
 # %% ../nbs/06_strategies.ipynb #6fcb386c
 def _scratch_learner(dls, arch, profile=None, **kwargs) -> Learner:
-    if not any(isinstance(f, Normalize) for f in dls.after_batch.fs):
-        dls.add_tfms([Normalize.from_stats(*imagenet_stats)], 'after_batch')
+    _add_normalize(dls, imagenet_stats)
     return grouped_learner(dls, arch, pretrained=False, profile=profile, **kwargs)
 
 def _scratch(dls, arch, seed, profile, epochs, cbs, lr, bn) -> Run:
