@@ -7,9 +7,10 @@ Docs: https://ftcv.github.io/ftcv/figures.html.md"""
 # %% auto #0
 __all__ = ['SUGGESTIONS', 'run_labels', 'lr_find_stages', 'suggestion_table', 'lr_finder_figure', 'overfitting_onset',
            'curves_figure', 'curves_grid', 'drift_table', 'drift_figure', 'layer_moved_most', 'layer_title',
-           'histogram_figure', 'comparison_figure', 'per_strategy', 'save_figures']
+           'histogram_figure', 'comparison_figure', 'figure_png', 'per_strategy', 'save_figures']
 
 # %% ../nbs/09_figures.ipynb #58a32a62
+import io
 from pathlib import Path
 
 import numpy as np
@@ -309,11 +310,21 @@ def comparison_figure(results:pd.DataFrame, # one row per run: strategy, seed, m
     fig.tight_layout()
     return fig
 
+# %% ../nbs/09_figures.ipynb #dcc63c4c
+def figure_png(fig:plt.Figure, # a matplotlib figure (closed afterwards)
+               dpi:int=90 # resolution, dots per inch
+              ) -> bytes:
+    "`fig` as PNG bytes, cropped to its drawing (`bbox_inches='tight'`); the figure is closed."
+    buf = io.BytesIO()
+    try: fig.savefig(buf, format='png', dpi=dpi, bbox_inches='tight')
+    finally: plt.close(fig)
+    return buf.getvalue()
+
 # %% ../nbs/09_figures.ipynb #8584004f
 def _save(fig:plt.Figure, path:Path) -> Path:
     "Write `fig` as PNG through a temporary name (a half-written figure never replaces a good one) and close it."
-    try: return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format='png', bbox_inches='tight'))  # tight: no label cropped
-    finally: plt.close(fig)
+    png = figure_png(fig, dpi=100)
+    return atomic_write(path, lambda tmp: tmp.write_bytes(png))
 
 _SEED_KEYS = dict(curves=['phase', 'epoch'], batches=['phase', 'iter'], hypers=['phase', 'iter', 'group'], drift=['epoch', 'group'])
 

@@ -22,7 +22,7 @@ from torch import nn
 
 from .core import Profile, get_profile
 from .data import load_manifest, load_rgb, sha256_file, manifest_dls, test_dl
-from .groups import grouped_learner
+from .groups import grouped_learner, pooled_body
 
 # %% ../nbs/13_leakage.ipynb #d95b1abe
 SPLITS = ('train', 'valid', 'test')  # a pair's `split_a` comes before its `split_b` in this order
@@ -62,7 +62,7 @@ def image_embeddings(dataset:str|Path, # bundled name or folder with manifest.cs
     "Unit-length pooled features of the pretrained body for each row of `dataset`'s manifest, in manifest order."
     profile = profile or get_profile()
     dls = manifest_dls(dataset, profile, aug=False, size=size)
-    body = nn.Sequential(grouped_learner(dls, arch, profile=profile).model[0], nn.AdaptiveAvgPool2d(1), nn.Flatten()).eval()
+    body = pooled_body(grouped_learner(dls, arch, profile=profile).model).eval()
     split = dls.manifest.split.to_numpy()
     parts, order = [], []
     for s in SPLITS:

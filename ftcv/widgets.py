@@ -10,7 +10,6 @@ __all__ = ['RESULT_TABLES', 'FigureWidget', 'LRFinderWidget', 'CurvesWidget', 'D
 
 # %% ../nbs/09a_widgets.ipynb #efdeb1bd
 import base64
-import io
 from pathlib import Path
 
 import numpy as np
@@ -20,15 +19,10 @@ import ipywidgets as W
 from fastai.callback.core import Callback
 
 from .figures import (SUGGESTIONS, layer_title, layer_moved_most, comparison_figure, curves_figure, drift_figure, histogram_figure,
-                          lr_finder_figure, run_labels, suggestion_table)
-from .record import CurveRecorder
+                          lr_finder_figure, run_labels, suggestion_table, figure_png)
+from .record import CurveRecorder, in_real_fit
 
 # %% ../nbs/09a_widgets.ipynb #90a06cb2
-def _png(fig:plt.Figure) -> bytes:
-    "The figure as PNG bytes; the figure is closed."
-    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=90, bbox_inches='tight'); plt.close(fig)  # tight: no label cropped
-    return buf.getvalue()
-
 def _has(df) -> bool: return df is not None and not df.empty
 
 class FigureWidget:
@@ -46,7 +40,7 @@ class FigureWidget:
     def refresh(self, *_):
         "Redraw into the output area, or show why nothing can be drawn."
         if self._quiet: return
-        try: self.show_png(self.out, _png(self.figure())); self.message.value = ''
+        try: self.show_png(self.out, figure_png(self.figure())); self.message.value = ''
         except ValueError as e: self.out.outputs = (); self.message.value = f'<b>Nothing to draw:</b> {e}'
 
     @staticmethod
@@ -179,7 +173,7 @@ class DriftWidget(FigureWidget):
     def refresh_histogram(self, *_):
         "Redraw the histogram area (empty when no histograms were recorded)."
         if self._quiet or not hasattr(self, 'hist_out'): return
-        if _has(self.histograms) and self.layer.value: self.show_png(self.hist_out, _png(self.histogram()))
+        if _has(self.histograms) and self.layer.value: self.show_png(self.hist_out, figure_png(self.histogram()))
         else: self.hist_out.outputs = ()
 
     def refresh(self, *_):
@@ -219,14 +213,14 @@ class LivePlots(Callback):
 
     def _redraw(self, with_batches:bool):
         cr, dr = getattr(self.learn, 'curve_recorder', None), getattr(self.learn, 'drift_recorder', None)
-        if cr is not None and cr._epoch_rows:
-            self.curves.update(cr.epochs, cr.batches if with_batches else None, cr.hypers if with_batches else None)
-        if dr is not None and dr._records: self.drift.update(dr.group_drift, dr.histograms)
+        if cr is not None and _has(epochs := cr.epochs):
+            self.curves.update(epochs, cr.batches if with_batches else None, cr.hypers if with_batches else None)
+        if dr is not None and _has(drift := dr.group_drift): self.drift.update(drift, dr.histograms)
 
     def after_epoch(self):
-        if not hasattr(self.learn, 'lr_finder'): self._redraw(False)
+        if in_real_fit(self.learn): self._redraw(False)
     def after_fit(self):
-        if not hasattr(self.learn, 'lr_finder'): self._redraw(True)
+        if in_real_fit(self.learn): self._redraw(True)
 
 # %% ../nbs/09a_widgets.ipynb #bd195319
 RESULT_TABLES = ('results', 'curves', 'batches', 'hypers', 'drift', 'layer_drift', 'histograms', 'lr_curves', 'lr_suggestions')
