@@ -23,7 +23,10 @@ from .models import pretrained_model, imagenet_topk, make_learner, WeightsError
 # %% ../nbs/17_check.ipynb #270efd03
 def imagenet_sanity(arch:str='mobilenet_v2' # architecture name
                    ) -> dict:
-    "Top-1 ImageNet class of scikit-image's cat and coffee photos, and whether both are right."
+    """Top-1 ImageNet class of scikit-image's cat and coffee photos, and whether both are right.
+
+    Parameters:
+        arch: architecture name"""
     model = pretrained_model(arch)
     cat, cup = imagenet_topk(model, skdata.chelsea(), arch, k=1), imagenet_topk(model, skdata.coffee(), arch, k=1)
     return dict(cat=cat.label[0], cat_prob=round(float(cat.prob[0]), 3), coffee=cup.label[0], coffee_prob=round(float(cup.prob[0]), 3),
@@ -36,7 +39,15 @@ def quick_check(dataset:str='signs', # bundled dataset name or folder with manif
                 lr:float=1e-2, # one-cycle maximum learning rate for the head
                 seed:int=0 # seed for the data order and the head's initialisation
                ) -> dict:
-    "Load `dataset`, check `arch` knows ImageNet, train a new head on the frozen body and score it on the test split."
+    """Load `dataset`, check `arch` knows ImageNet, train a new head on the frozen body and score it on the test split.
+
+    Parameters:
+        dataset: bundled dataset name or folder with manifest.csv
+        arch: architecture name
+        profile: 'cpu', 'gpu', 'smoke' or 'auto' (default: 'gpu' with CUDA, else 'smoke': a short run)
+        epochs: override the profile's epochs
+        lr: one-cycle maximum learning rate for the head
+        seed: seed for the data order and the head's initialisation"""
     prof = get_profile(profile or ('gpu' if torch.cuda.is_available() else 'smoke'), **({'epochs': epochs} if epochs else {}))
     start = time.perf_counter()
     dls = manifest_dls(dataset, prof, seed=seed)
@@ -55,7 +66,10 @@ def quick_check(dataset:str='signs', # bundled dataset name or folder with manif
 # %% ../nbs/17_check.ipynb #f3081d51
 def check_command(args # parsed by `ftcv.cli.parser()` for `ftcv check`
                  ) -> int:
-    "`ftcv check`: run `quick_check`, print what it measured (and save it as JSON to `args.out`); the exit status."
+    """`ftcv check`: run `quick_check`, print what it measured (and save it as JSON to `args.out`); the exit status.
+
+    Parameters:
+        args: parsed by `ftcv.cli.parser()` for `ftcv check`"""
     try: res = quick_check(args.dataset, args.arch, args.profile, args.epochs, seed=args.seed)
     except (OSError, ValueError, WeightsError) as e:
         full = isinstance(e, OSError) and e.errno == errno.ENOSPC

@@ -152,7 +152,10 @@ def _check_usage(args):
 
 def main(argv:list|None=None # arguments (default: `sys.argv[1:]`)
         ) -> int:
-    "Entry point of the `ftcv` command: 0 on success, 1 for a data error, 2 for a usage error, 130 when interrupted (143 on SIGTERM)."
+    """Entry point of the `ftcv` command: 0 on success, 1 for a data error, 2 for a usage error, 130 when interrupted (143 on SIGTERM).
+
+    Parameters:
+        argv: arguments (default: `sys.argv[1:]`)"""
     p = parser()
     args = p.parse_args(sys.argv[1:] if argv is None else list(argv))
     _check_usage(args)

@@ -46,7 +46,11 @@ from .results import (Comparison, DONE, DamagedRunError, numpy_json, save_run, f
 def resolve_class_map(class_map:dict, # data class -> ImageNet class ids or names (one, or a list)
                       classes:list # the data's classes
                      ) -> dict:
-    "`class_map` checked against the data's `classes` and ImageNet's, with ImageNet names turned into ids."
+    """`class_map` checked against the data's `classes` and ImageNet's, with ImageNet names turned into ids.
+
+    Parameters:
+        class_map: data class -> ImageNet class ids or names (one, or a list)
+        classes: the data's classes"""
     if not isinstance(class_map, dict) or not class_map:
         raise ValueError(f"A class map must be a non-empty mapping of class -> ImageNet ids or names, not {type(class_map).__name__}.")
     classes = [str(c) for c in classes]
@@ -179,7 +183,14 @@ def lr_finder_tables(dataset:str|Path, # bundled dataset name or folder with man
                      seeds:list, # one LR-finder run per seed and stage
                      num_it:int=50 # LR steps per run
                     ) -> dict:
-    "`lr_curves` and `lr_suggestions` of fastai's LR finder on the pretrained model, frozen and unfrozen, per seed."
+    """`lr_curves` and `lr_suggestions` of fastai's LR finder on the pretrained model, frozen and unfrozen, per seed.
+
+    Parameters:
+        dataset: bundled dataset name or folder with manifest.csv
+        arch: architecture name
+        profile: run size
+        seeds: one LR-finder run per seed and stage
+        num_it: LR steps per run"""
     make = lambda seed: grouped_learner(manifest_dls(dataset, profile, seed=seed), arch, profile=profile)
     with quiet_training(): curves, suggestions = lr_find_stages(make, seeds, num_it=num_it)
     return dict(lr_curves=curves, lr_suggestions=suggestions)
@@ -223,7 +234,12 @@ def training_subset(dataset:str|Path, # bundled dataset name or folder with mani
                     per_class:int, # training images kept per class (all of a class that has fewer)
                     folder:Path|str # where the subset's manifest.csv is written
                    ) -> Path:
-    "A fixed stratified subset of `dataset`'s training split (seed 0, the same for every seed and strategy); valid and test unchanged."
+    """A fixed stratified subset of `dataset`'s training split (seed 0, the same for every seed and strategy); valid and test unchanged.
+
+    Parameters:
+        dataset: bundled dataset name or folder with manifest.csv
+        per_class: training images kept per class (all of a class that has fewer)
+        folder: where the subset's manifest.csv is written"""
     subset_manifest(dataset, folder, _subset_counts(load_manifest(dataset), per_class))
     return Path(folder)
 
@@ -254,7 +270,25 @@ def compare(dataset:str|Path='signs', # bundled dataset name or folder with mani
             baseline:str|None=None, # the strategy the others are compared with (default: fastai_default if it runs)
             log=None # called with one line per finished run (e.g. `print`), where no progress bar shows them
            ) -> Comparison:
-    "Run `strategies` x `seeds` on `dataset` at one budget; score each run once on the test split; with `out`, save each run as it finishes."
+    """Run `strategies` x `seeds` on `dataset` at one budget; score each run once on the test split; with `out`, save each run as it finishes.
+
+    Parameters:
+        dataset: bundled dataset name or folder with manifest.csv
+        arch: architecture name
+        strategies: strategy names (default: all in `STRATEGIES`)
+        seeds: number of seeds (0..n-1) or a list (default: the profile's `n_seeds`)
+        profile: run size (default: `get_profile()`)
+        epochs: the budget of every strategy, in passes over the training images (default: the profile's)
+        progress: a progress bar over the runs (ETA, current run and epoch); False prints nothing while running
+        out: save each finished run here at once, and the tables and figures at the end
+        resume: keep the finished runs already in `out` (same configuration) and run the rest
+        lr: the maximum LR of every strategy (each declares an `lr`; default: each strategy's own)
+        class_map: class -> ImageNet ids or names, for `last_layer` (see `resolve_class_map`)
+        lr_finder: also run fastai's LR finder, frozen and unfrozen, once per seed (for the LR-finder figure)
+        params: more parameters per strategy, e.g. `{'gradual': {'k': 2}}`, checked by each declaration
+        budget: 'equal', or 'recipe' for each strategy's own recipe length (the table says so)
+        baseline: the strategy the others are compared with (default: fastai_default if it runs)
+        log: called with one line per finished run (e.g. `print`), where no progress bar shows them"""
     profile = get_profile(profile)
     if epochs is not None: _check_number('epochs', epochs, integer=True); profile = replace(profile, epochs=epochs)
     if lr is not None: _check_number('lr', lr)
@@ -349,7 +383,10 @@ def _check_resume(out:Path, resume:bool):
 
 def compare_command(args # parsed by `ftcv.cli.parser()` for `ftcv compare`
                    ) -> int:
-    "`ftcv compare`: run the comparison at one budget, saving each run as it finishes, and print the summary; the exit status."
+    """`ftcv compare`: run the comparison at one budget, saving each run as it finishes, and print the summary; the exit status.
+
+    Parameters:
+        args: parsed by `ftcv.cli.parser()` for `ftcv compare`"""
     _check_resume(args.out, args.resume)
     try:
         prof = get_profile(args.profile, **{k: v for k, v in dict(size=args.size, epochs=args.epochs, bs=args.bs).items() if v})

@@ -45,7 +45,18 @@ DEFAULT_STORAGE = 'sqlite:///ftcv.db'  # the store `ftcv compare`, `search` and 
 # %% ../nbs/00_core.ipynb #a49415a8
 @dataclass(frozen=True)
 class Profile:
-    "How big a run is: image size, batch size, epochs, seeds, device, mixed precision and loader workers."
+    """How big a run is: image size, batch size, epochs, seeds, device, mixed precision and loader workers.
+
+    Fields:
+        name: 'cpu', 'gpu' or 'smoke'
+        size: square image side in pixels
+        bs: batch size
+        epochs: epochs per training phase
+        n_seeds: repeats for mean +- std
+        device: torch device
+        mixed_precision: train with fastai's `to_fp16`/bf16
+        num_workers: DataLoader worker processes (0 on CPU keeps runs repeatable and cheap)
+        per_class: training images per class that `compare` keeps (a fixed stratified subset, the same for every seed and strategy); None: all"""
     name: str  # 'cpu', 'gpu' or 'smoke'
     size: int  # square image side in pixels
     bs: int  # batch size
@@ -77,7 +88,11 @@ def _cuda() -> bool:
 def get_profile(name:str|Profile|None=None, # 'cpu', 'gpu', 'smoke' or 'auto', or a `Profile`; default: $FTCV_PROFILE, else 'auto'
                 **overrides # fields of `Profile` to change, e.g. `epochs=1`
                ) -> Profile:
-    "The run profile `name` ('auto': 'gpu' when CUDA is available, else 'cpu'), with `overrides` applied."
+    """The run profile `name` ('auto': 'gpu' when CUDA is available, else 'cpu'), with `overrides` applied.
+
+    Parameters:
+        name: 'cpu', 'gpu', 'smoke' or 'auto', or a `Profile`; default: $FTCV_PROFILE, else 'auto'
+        overrides: fields of `Profile` to change, e.g. `epochs=1`"""
     if isinstance(name, Profile): base = name
     else:
         if name is not None and not isinstance(name, str):
@@ -104,7 +119,10 @@ def get_profile(name:str|Profile|None=None, # 'cpu', 'gpu', 'smoke' or 'auto', o
 # %% ../nbs/00_core.ipynb #b934ff6b
 def seed_everything(seed:int # the seed for Python, NumPy and torch
                    ) -> int:
-    "Seed every random generator fastai training uses, with deterministic cuDNN kernels; returns `seed`."
+    """Seed every random generator fastai training uses, with deterministic cuDNN kernels; returns `seed`.
+
+    Parameters:
+        seed: the seed for Python, NumPy and torch"""
     from fastai.torch_core import set_seed  # on first use: see the imports
     if not isinstance(seed, int) or seed < 0: raise ValueError(f"seed={seed!r} must be a non-negative integer.")
     set_seed(seed, reproducible=True)
@@ -114,7 +132,11 @@ def seed_everything(seed:int # the seed for Python, NumPy and torch
 def atomic_write(path:Path|str, # the file to (re)write
                  write # called with a temporary path beside `path`, writes the content there
                 ) -> Path:
-    "Write `path` through `write(tmp)` and an atomic rename, so readers see the old file or the new one, never half."
+    """Write `path` through `write(tmp)` and an atomic rename, so readers see the old file or the new one, never half.
+
+    Parameters:
+        path: the file to (re)write
+        write: called with a temporary path beside `path`, writes the content there"""
     path = Path(path)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     try:
@@ -127,7 +149,12 @@ def writable_folder(path:Path|str, # a folder to write into, existing or to be c
                     what:str, # how to name it in the message, e.g. '--out'
                     fix:str='Name a folder you can write to.' # what to do, for the message
                    ) -> Path:
-    "`path`, if it is a folder this process can write in or create; else a one-line ValueError saying why."
+    """`path`, if it is a folder this process can write in or create; else a one-line ValueError saying why.
+
+    Parameters:
+        path: a folder to write into, existing or to be created
+        what: how to name it in the message, e.g. '--out'
+        fix: what to do, for the message"""
     path = Path(path)
     q = path.absolute()
     while not q.exists() and not q.is_symlink() and q != q.parent: q = q.parent
@@ -139,7 +166,11 @@ class FolderBusyError(OSError):
     "Another live process holds the folder's lock; the message names it."
 
 class FolderLock:
-    "Hold `folder` for one run: a `.ftcv-lock` file with pid and host, removed at exit; refuses a folder a live run holds."
+    """Hold `folder` for one run: a `.ftcv-lock` file with pid and host, removed at exit; refuses a folder a live run holds.
+
+    Parameters:
+        folder: the folder the run writes into (created if missing, removed at exit if left empty)
+        what: what holds it, for the message a second run gets"""
     name = '.ftcv-lock'
     def __init__(self, folder:Path|str, # the folder the run writes into (created if missing, removed at exit if left empty)
                  what:str='ftcv' # what holds it, for the message a second run gets
@@ -203,6 +234,11 @@ def interrupted(command:str, # the command, for the message, e.g. 'compare'
                 e:KeyboardInterrupt, # Ctrl-C, or `Terminated` (SIGTERM)
                 kept:str='' # what was kept and how to go on, e.g. '; the finished runs are kept in out/runs: rerun with --resume'
                ) -> int:
-    "Say on stderr that `command` stopped and what was kept; the exit status: 143 after SIGTERM, 130 after Ctrl-C."
+    """Say on stderr that `command` stopped and what was kept; the exit status: 143 after SIGTERM, 130 after Ctrl-C.
+
+    Parameters:
+        command: the command, for the message, e.g. 'compare'
+        e: Ctrl-C, or `Terminated` (SIGTERM)
+        kept: what was kept and how to go on, e.g. '; the finished runs are kept in out/runs: rerun with --resume'"""
     print(f"ftcv {command}: {'terminated (SIGTERM)' if isinstance(e, Terminated) else 'interrupted'}{kept}.", file=sys.stderr)
     return 143 if isinstance(e, Terminated) else 130

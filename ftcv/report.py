@@ -38,7 +38,11 @@ h2{border-bottom:2px solid #ddd;padding-bottom:3px;margin-top:2em}"""
 def fig_html(fig:plt.Figure, # a matplotlib figure (closed afterwards)
              alt:str # text alternative
             ) -> str:
-    "An `<img>` holding `fig` as an embedded PNG."
+    """An `<img>` holding `fig` as an embedded PNG.
+
+    Parameters:
+        fig: a matplotlib figure (closed afterwards)
+        alt: text alternative"""
     buf = io.BytesIO()
     fig.savefig(buf, format='png', dpi=90, bbox_inches='tight')
     plt.close(fig)
@@ -98,7 +102,11 @@ def _study_section(study:optuna.Study, store:RunStore) -> str:
 def build_report(url:str|Path|None=None, # the store's URL or SQLite file; default `DEFAULT_STORAGE`
                  out:str|Path='ftcv-report' # folder for index.html (created)
                 ) -> Path:
-    "Write one self-contained `out/index.html` with the tables and figures of every compare run and study at `url`."
+    """Write one self-contained `out/index.html` with the tables and figures of every compare run and study at `url`.
+
+    Parameters:
+        url: the store's URL or SQLite file; default `DEFAULT_STORAGE`
+        out: folder for index.html (created)"""
     url, out = store_url(url), Path(out)
     writable_folder(out, '--out')
     store = RunStore(url, create=False)
@@ -119,7 +127,10 @@ def build_report(url:str|Path|None=None, # the store's URL or SQLite file; defau
 # %% ../nbs/12_report.ipynb #dfc56d41
 def report_command(args # parsed by `ftcv.cli.parser()` for `ftcv report`
                   ) -> int:
-    "`ftcv report`: build the HTML report of a results store; the exit status."
+    """`ftcv report`: build the HTML report of a results store; the exit status.
+
+    Parameters:
+        args: parsed by `ftcv.cli.parser()` for `ftcv report`"""
     try: page = build_report(args.storage, args.out)
     except (OSError, ValueError, sa_exc.SQLAlchemyError, optuna.exceptions.StorageInternalError) as e:
         why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

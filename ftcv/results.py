@@ -27,7 +27,18 @@ from .store import RunStore, run_identity, store_url, hide_password
 # %% ../nbs/10_results.ipynb #c4c6ad25
 @dataclass
 class Comparison:
-    "Results of `compare`: one row per run, a summary with paired intervals against a baseline, the recorded curves and drift, and what was left out."
+    """Results of `compare`: one row per run, a summary with paired intervals against a baseline, the recorded curves and drift, and what was left out.
+
+    Fields:
+        results: one row per (strategy, seed)
+        curves: per-epoch curves of every run
+        drift: per-epoch group drift of every run
+        skipped: strategy -> why it was not run
+        skipped_files: images left out of the data (path, reason)
+        more: further per-run tables, name -> DataFrame
+        baseline: the strategy every other one is compared with (default: fastai_default if it ran, else the first)
+        budget: 'equal': every strategy the same epochs; 'recipe': each its own recipe's length
+        notes_extra: more lines for the report (one-time work, ...)"""
     results: pd.DataFrame  # one row per (strategy, seed)
     curves: pd.DataFrame  # per-epoch curves of every run
     drift: pd.DataFrame  # per-epoch group drift of every run
@@ -114,7 +125,10 @@ class DamagedRunError(ValueError):
 
 def numpy_json(o # an object `json.dumps` cannot write
               ):
-    "JSON for NumPy scalars: pass as `json.dumps(..., default=numpy_json)`."
+    """JSON for NumPy scalars: pass as `json.dumps(..., default=numpy_json)`.
+
+    Parameters:
+        o: an object `json.dumps` cannot write"""
     if hasattr(o, 'item'): return o.item()
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
@@ -125,7 +139,13 @@ def save_run(out:Path|str, # the comparison's folder
              row:dict, # its results row (holds `strategy` and `seed`)
              tables:dict # name -> DataFrame
             ) -> Path:
-    "Write one finished run into `out/runs/<strategy>-seed<k>/`: tables as CSV, row and config as JSON, the marker last."
+    """Write one finished run into `out/runs/<strategy>-seed<k>/`: tables as CSV, row and config as JSON, the marker last.
+
+    Parameters:
+        out: the comparison's folder
+        config: what the run depends on besides strategy and seed
+        row: its results row (holds `strategy` and `seed`)
+        tables: name -> DataFrame"""
     d = _run_dir(out, row['strategy'], row['seed'])
     if d.exists(): shutil.rmtree(d)
     d.mkdir(parents=True)
@@ -154,7 +174,11 @@ def _load_run(d:Path) -> dict|None:
 def finished_runs(out:Path|str, # a comparison's folder
                   damaged:list|None=None # collect `(folder, why)` of damaged runs here instead of raising
                  ) -> dict:
-    "`(strategy, seed) -> {config, row, tables}` for every finished run saved in `out/runs/`."
+    """`(strategy, seed) -> {config, row, tables}` for every finished run saved in `out/runs/`.
+
+    Parameters:
+        out: a comparison's folder
+        damaged: collect `(folder, why)` of damaged runs here instead of raising"""
     runs = {}
     for d in sorted((Path(out)/'runs').glob('*-seed*')):
         if not d.is_dir() or not d.name.rsplit('-seed', 1)[1].isdigit(): continue  # e.g. a `.damaged` copy set aside
@@ -173,7 +197,14 @@ def comparison_from_runs(records:list, # run records, each with `row` and `table
                          baseline:str|None=None, # the strategy the others are compared with
                          budget:str='equal' # 'equal' or 'recipe' (see `Comparison.budget`)
                         ) -> Comparison:
-    "A `Comparison` from run records (`row` and `tables` each), in the order given."
+    """A `Comparison` from run records (`row` and `tables` each), in the order given.
+
+    Parameters:
+        records: run records, each with `row` and `tables` (as `finished_runs` gives them)
+        skipped: strategy -> why it was not run
+        skipped_files: images left out of the data (path, reason)
+        baseline: the strategy the others are compared with
+        budget: 'equal' or 'recipe' (see `Comparison.budget`)"""
     names = list(dict.fromkeys(n for r in records for n in r['tables']))
     tables = {n: pd.concat([r['tables'][n] for r in records if n in r['tables']], ignore_index=True) for n in names}
     empty = pd.DataFrame(columns=['strategy', 'seed'])
@@ -196,7 +227,11 @@ def _folder_comparison(folder:Path|str) -> Comparison:
 def save_comparison(cmp:Comparison, # from `compare` or `load_comparison`
                     out:Path|str # folder (created)
                    ) -> list:
-    "Write the comparison's tables, summary and the static figures of `ftcv.widgets` (see `save_figures`) into `out`; returns the paths written."
+    """Write the comparison's tables, summary and the static figures of `ftcv.widgets` (see `save_figures`) into `out`; returns the paths written.
+
+    Parameters:
+        cmp: from `compare` or `load_comparison`
+        out: folder (created)"""
     out = Path(out)
     if out.exists() and not out.is_dir(): raise FileExistsError(f"Output folder {out} is a file: name a folder.")
     out.mkdir(parents=True, exist_ok=True)
@@ -209,7 +244,11 @@ def save_comparison(cmp:Comparison, # from `compare` or `load_comparison`
 # %% ../nbs/10_results.ipynb #43aa40c4
 @dataclass
 class Recorded:
-    "What `record_comparison` did: the run ids it stored, and those of identical runs the store already held."
+    """What `record_comparison` did: the run ids it stored, and those of identical runs the store already held.
+
+    Fields:
+        new: run ids stored now
+        existing: run ids of the same runs, recorded before"""
     new: list = field(default_factory=list)  # run ids stored now
     existing: list = field(default_factory=list)  # run ids of the same runs, recorded before
     def __len__(self): return len(self.new)  # the runs added
@@ -222,7 +261,15 @@ def record_comparison(cmp:Comparison, # from `compare` or `load_comparison`
                       profile=None, # the `ftcv.core.Profile` it ran with
                       config:dict|None=None # more of what the runs depend on, e.g. `dict(lr=..., params=..., class_map=...)`
                      ) -> Recorded:
-    "Store every run of `cmp` (results row, curves, drift) not stored yet, in one transaction."
+    """Store every run of `cmp` (results row, curves, drift) not stored yet, in one transaction.
+
+    Parameters:
+        cmp: from `compare` or `load_comparison`
+        url: the store's URL; default `DEFAULT_STORAGE`
+        dataset: dataset name or folder
+        arch: architecture name
+        profile: the `ftcv.core.Profile` it ran with
+        config: more of what the runs depend on, e.g. `dict(lr=..., params=..., class_map=...)`"""
     params = {k: getattr(profile, k) for k in ('size', 'bs', 'epochs', 'per_class')} if profile is not None else {}
     params |= dict(budget=getattr(cmp, 'budget', None), data=data_fingerprint(dataset)) | (config or {})
     runs = []
@@ -250,7 +297,10 @@ def _stored_comparison(url:str) -> Comparison:
 
 def load_comparison(source:Path|str # a folder written by `compare(out=...)` or `ftcv compare --out`, or a results store's URL (or SQLite file)
                    ) -> Comparison:
-    "The `Comparison` saved in a folder, or of every compare run recorded in a results store."
+    """The `Comparison` saved in a folder, or of every compare run recorded in a results store.
+
+    Parameters:
+        source: a folder written by `compare(out=...)` or `ftcv compare --out`, or a results store's URL (or SQLite file)"""
     if '://' in str(source) or Path(source).is_file(): return _stored_comparison(store_url(source))
     return _folder_comparison(source)
 

@@ -47,7 +47,10 @@ FIXED_PARAMS = {'size': Param('size', int, None, 'image size in pixels', 8, 4096
 
 def strategy_params(strategy:str # a key of `STRATEGIES`
                    ) -> dict:
-    "The parameters a search may set for `strategy`, from its declaration, with their defaults (None: the profile's)."
+    """The parameters a search may set for `strategy`, from its declaration, with their defaults (None: the profile's).
+
+    Parameters:
+        strategy: a key of `STRATEGIES`"""
     return get_strategy(strategy).defaults | {k: None for k in TRAINING_PARAMS + DATA_PARAMS}
 
 def _number(x) -> bool: return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
@@ -77,7 +80,14 @@ def _values(spec:dict) -> list:
 
 @dataclass
 class SearchSpace:
-    "Scientific, nuisance (both tuned: `{name: choices or range}`) and fixed (`{name: value}`) parameters of one strategy."
+    """Scientific, nuisance (both tuned: `{name: choices or range}`) and fixed (`{name: value}`) parameters of one strategy.
+
+    Fields:
+        strategy: strategy name
+        scientific: what the experiment is about
+        nuisance: tuned anew for each scientific value
+        fixed: held constant
+        source: where it came from, for error messages"""
     strategy: str  # strategy name
     scientific: dict = field(default_factory=dict)  # what the experiment is about
     nuisance: dict = field(default_factory=dict)  # tuned anew for each scientific value
@@ -115,7 +125,10 @@ class SearchSpace:
 # %% ../nbs/11_search.ipynb #49c69c23
 def default_space(strategy:str # a key of `STRATEGIES`
                  ) -> SearchSpace:
-    "Scientific: the BatchNorm policy; nuisance: the strategy's LR (0.1x to 10x its default, log), LR divisor, C."
+    """Scientific: the BatchNorm policy; nuisance: the strategy's LR (0.1x to 10x its default, log), LR divisor, C.
+
+    Parameters:
+        strategy: a key of `STRATEGIES`"""
     p = strategy_params(strategy)
     nuisance = {k: {'low': p[k] / 10, 'high': p[k] * 10, 'log': True} for k in ('lr', 'probe_lr', 'C') if isinstance(p.get(k), float)}
     if 'factor' in p: nuisance['factor'] = {'low': 1.5, 'high': 4.0}
@@ -124,7 +137,11 @@ def default_space(strategy:str # a key of `STRATEGIES`
 def load_space(path:Path|str, # a TOML file with [scientific], [nuisance] and [fixed] tables
                strategy:str # the strategy it is for
               ) -> SearchSpace:
-    "The search space in the TOML file `path`."
+    """The search space in the TOML file `path`.
+
+    Parameters:
+        path: a TOML file with [scientific], [nuisance] and [fixed] tables
+        strategy: the strategy it is for"""
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"Search space file {path} does not exist: give a TOML file with [scientific], [nuisance] and [fixed] tables.")
     try: d = tomllib.loads(path.read_text())
@@ -162,7 +179,16 @@ def train_config(dataset:str|Path, # bundled dataset name or folder with manifes
                  profile:Profile|None=None, # run size
                  cbs:list|None=None # more fastai callbacks, e.g. `EpochPruning`
                 ) -> tuple:
-    "Run `strategy` once with `params` on fresh DataLoaders; returns the `Run` and the DataLoaders."
+    """Run `strategy` once with `params` on fresh DataLoaders; returns the `Run` and the DataLoaders.
+
+    Parameters:
+        dataset: bundled dataset name or folder with manifest.csv
+        strategy: strategy name
+        params: strategy keyword arguments, plus `size`/`bs` for the data and `arch`
+        arch: architecture, unless `params` names one
+        seed: the seed of data order and initialisation
+        profile: run size
+        cbs: more fastai callbacks, e.g. `EpochPruning`"""
     params = dict(params)
     data = {k: params.pop(k) for k in DATA_PARAMS if k in params}
     arch = params.pop('arch', arch)
@@ -233,7 +259,14 @@ def open_study(name:str, # study name
                pruner:str='hyperband', # a key of `PRUNERS`
                heartbeat:int|None=60 # seconds between a running trial's heartbeats; None: no heartbeat
               ) -> optuna.Study:
-    "Create or load the maximising study `name` in the storage at `url`."
+    """Create or load the maximising study `name` in the storage at `url`.
+
+    Parameters:
+        name: study name
+        url: storage URL; default `DEFAULT_STORAGE`
+        sampler_seed: seed of the TPE sampler: give each worker its own
+        pruner: a key of `PRUNERS`
+        heartbeat: seconds between a running trial's heartbeats; None: no heartbeat"""
     if pruner not in PRUNERS: raise ValueError(f"Unknown pruner {pruner!r}: use one of {', '.join(PRUNERS)}.")
     return optuna.create_study(study_name=name, storage=optuna_storage(url, heartbeat), load_if_exists=True, direction='maximize',
                                sampler=optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=5), pruner=PRUNERS[pruner]())
@@ -252,7 +285,10 @@ def _check_study(study, attrs:dict):
 
 def data_key(dataset:str|Path # bundled dataset name or folder with manifest.csv
             ) -> str:
-    "`ftcv.data.data_fingerprint` of `dataset` as every machine holding a copy sees it: paths relative to the images' common folder, no modification times."
+    """`ftcv.data.data_fingerprint` of `dataset` as every machine holding a copy sees it: paths relative to the images' common folder, no modification times.
+
+    Parameters:
+        dataset: bundled dataset name or folder with manifest.csv"""
     files = data_files(dataset)
     root = os.path.commonpath(list(files.path)) if len(files) > 1 else ''
     return data_fingerprint(files.assign(path=[os.path.relpath(p, root) if root else Path(p).name for p in files.path], mtime_ns=0))
@@ -263,7 +299,14 @@ def study_settings(dataset:str|Path, # bundled dataset name or folder with manif
                    profile:Profile|None=None, # run size
                    seed:int=0 # training seed of every trial
                   ) -> dict:
-    "What a study's trials depend on, stored in its user attributes: strategy, space, data fingerprint, fixed settings."
+    """What a study's trials depend on, stored in its user attributes: strategy, space, data fingerprint, fixed settings.
+
+    Parameters:
+        dataset: bundled dataset name or folder with manifest.csv
+        space: the space searched
+        arch: architecture name (unless the space fixes one)
+        profile: run size
+        seed: training seed of every trial"""
     profile = profile or get_profile()
     fixed = {k: space.fixed.get(k, v) for k, v in dict(arch=arch, size=profile.size, bs=profile.bs, epochs=profile.epochs).items()}
     return dict(strategy=space.strategy, space=space.as_dict(), dataset=str(dataset), data_fingerprint=data_key(dataset),
@@ -282,7 +325,21 @@ def run_search(dataset:str|Path='signs', # bundled dataset name or folder with m
                heartbeat:int|None=60, # heartbeat seconds (None: off)
                progress:bool=True # print one line per trial
               ) -> optuna.Study:
-    "Run trials of the study until it holds `n_trials` finished ones; returns the study."
+    """Run trials of the study until it holds `n_trials` finished ones; returns the study.
+
+    Parameters:
+        dataset: bundled dataset name or folder with manifest.csv
+        space: default: `default_space('head')`
+        n_trials: finished trials the study should hold in the end
+        url: storage URL; default `DEFAULT_STORAGE`
+        study_name: default: '<dataset>-<data fingerprint[:8]>-<strategy>'
+        arch: architecture name
+        seed: training seed of every trial
+        profile: run size
+        sampler_seed: TPE seed (default: `seed`); give each worker its own
+        pruner: a key of `PRUNERS`
+        heartbeat: heartbeat seconds (None: off)
+        progress: print one line per trial"""
     space = space or default_space('head')
     profile = profile or get_profile()
     attrs = study_settings(dataset, space, arch, profile, seed)
@@ -301,7 +358,11 @@ def run_search(dataset:str|Path='signs', # bundled dataset name or folder with m
 def best_per_scientific(study:optuna.Study, # a finished study
                         space:SearchSpace # its space
                        ) -> pd.DataFrame:
-    "For each scientific value (combination), the best complete trial: number, valid accuracy and nuisance setting."
+    """For each scientific value (combination), the best complete trial: number, valid accuracy and nuisance setting.
+
+    Parameters:
+        study: a finished study
+        space: its space"""
     df = study.trials_dataframe(attrs=('number', 'value', 'params', 'state'))
     df = df[df.state == 'COMPLETE'] if len(df) else df
     if df.empty: return pd.DataFrame()
@@ -312,7 +373,22 @@ def best_per_scientific(study:optuna.Study, # a finished study
 
 @dataclass
 class SearchSummary:
-    "The outcome of a study: counts, the best trial, the playbook table, and best vs default test accuracy."
+    """The outcome of a study: counts, the best trial, the playbook table, and best vs default test accuracy.
+
+    Fields:
+        study: study name
+        strategy: strategy searched
+        n_complete: trials that ran to the end
+        n_pruned: trials the pruner stopped
+        n_failed: trials that failed (e.g. their worker died)
+        best_trial: number of the best trial
+        best_params: its parameters
+        best_valid_accuracy: its final validation accuracy
+        best_test_accuracy: its test accuracy
+        default_params: the default configuration's explicit parameters (the fixed ones)
+        default_valid_accuracy: the default configuration's final validation accuracy
+        default_test_accuracy: the default configuration's test accuracy
+        per_scientific: `best_per_scientific`"""
     study: str  # study name
     strategy: str  # strategy searched
     n_complete: int  # trials that ran to the end
@@ -376,7 +452,10 @@ def _dataset(data_dir:str|Path|None, out:Path, test:Path|None=None):
 
 def search_command(args # parsed by `ftcv.cli.parser()` for `ftcv search`
                   ) -> int:
-    "`ftcv search`: run (or join) a study, then print and save its summary; the exit status."
+    """`ftcv search`: run (or join) a study, then print and save its summary; the exit status.
+
+    Parameters:
+        args: parsed by `ftcv.cli.parser()` for `ftcv search`"""
     try:
         prof = get_profile(args.profile, **{k: v for k, v in dict(size=args.size, epochs=args.epochs).items() if v})
         space = load_space(args.space, args.strategy) if args.space else default_space(args.strategy)

@@ -41,7 +41,10 @@ def _installed(module:str) -> bool:
 
 def store_url(url:str|Path|None=None # a SQLAlchemy URL, or a path to a SQLite file; default `DEFAULT_STORAGE`
              ) -> str:
-    "The SQLAlchemy URL of `url`: a plain path becomes `sqlite:///PATH`; `postgresql://` (or `postgres://`) names the driver."
+    """The SQLAlchemy URL of `url`: a plain path becomes `sqlite:///PATH`; `postgresql://` (or `postgres://`) names the driver.
+
+    Parameters:
+        url: a SQLAlchemy URL, or a path to a SQLite file; default `DEFAULT_STORAGE`"""
     url = str(url or DEFAULT_STORAGE)
     if '://' not in url: return f'sqlite:///{url}'
     scheme, rest = url.split('://', 1)
@@ -55,7 +58,10 @@ def store_url(url:str|Path|None=None # a SQLAlchemy URL, or a path to a SQLite f
 
 def hide_password(text:str # a URL, or any text that may hold one (an error message)
                  ) -> str:
-    "`text` with the password of every `user:password@host` in it (and any `password=...`) replaced by `***`."
+    """`text` with the password of every `user:password@host` in it (and any `password=...`) replaced by `***`.
+
+    Parameters:
+        text: a URL, or any text that may hold one (an error message)"""
     def one(part:str) -> str:
         at = part.rfind('@')
         if at < 0: return part
@@ -136,7 +142,12 @@ def _open(url:str, # the store's SQLAlchemy URL
           create:bool=True, # create the database and ftcv's tables when missing; False: refuse a store without them
           foreign:bool=False # also use a database that holds other tables and none of ftcv's or Optuna's
          ) -> set:
-    "Check the store at `url` before anything writes to it; returns the names of its tables."
+    """Check the store at `url` before anything writes to it; returns the names of its tables.
+
+    Parameters:
+        url: the store's SQLAlchemy URL
+        create: create the database and ftcv's tables when missing; False: refuse a store without them
+        foreign: also use a database that holds other tables and none of ftcv's or Optuna's"""
     db = _sqlite_file(url)
     if db is not None and not create and not db.is_file():
         raise StoreError(f"The results store {hide_password(url)!r} does not exist: give the --storage that ftcv compare or ftcv search wrote to.")
@@ -162,7 +173,13 @@ def optuna_storage(url:str|Path|None=None, # SQLAlchemy URL or SQLite path; defa
                    create:bool=True, # create the database when missing; False: refuse a store without ftcv's tables
                    foreign:bool=False # also use a database that holds other tables and none of ftcv's or Optuna's
                   ) -> optuna.storages.RDBStorage:
-    "Optuna's RDB storage in the database at `url`, the one the `RunStore` uses."
+    """Optuna's RDB storage in the database at `url`, the one the `RunStore` uses.
+
+    Parameters:
+        url: SQLAlchemy URL or SQLite path; default `DEFAULT_STORAGE`
+        heartbeat: seconds between heartbeats of a running trial; None: no heartbeat
+        create: create the database when missing; False: refuse a store without ftcv's tables
+        foreign: also use a database that holds other tables and none of ftcv's or Optuna's"""
     url = store_url(url)
     _open(url, create, foreign)
     kw = {'connect_args': {'timeout': 60}} if url.startswith('sqlite') else {'pool_pre_ping': True}
@@ -201,7 +218,10 @@ def _json(obj, **kw) -> str: return json.dumps(obj, default=lambda o: o.item() i
 
 def run_identity(**what # everything a run's result depends on: data fingerprint, arch, strategy, parameters, seed, budget, ...
                 ) -> str:
-    "A 64-hex-digit hash of `what` (order of keys irrelevant): equal for the same run recorded twice."
+    """A 64-hex-digit hash of `what` (order of keys irrelevant): equal for the same run recorded twice.
+
+    Parameters:
+        what: everything a run's result depends on: data fingerprint, arch, strategy, parameters, seed, budget, ..."""
     return hashlib.sha256(_json(what, sort_keys=True).encode()).hexdigest()
 
 def _frame(text:str) -> pd.DataFrame:
@@ -216,7 +236,12 @@ def _migrate(engine:sa.Engine):
 
 # %% ../nbs/10_store.ipynb #485dcb68
 class RunStore:
-    "ftcv's runs in the SQL database at `url` (SQLite file or server), in the same database as Optuna's studies."
+    """ftcv's runs in the SQL database at `url` (SQLite file or server), in the same database as Optuna's studies.
+
+    Parameters:
+        url: SQLAlchemy URL or SQLite path; default `DEFAULT_STORAGE`
+        create: create the database and tables when missing; False: only open an existing store (read)
+        foreign: also use a database that holds other tables and none of ftcv's or Optuna's"""
     def __init__(self, url:str|Path|None=None, # SQLAlchemy URL or SQLite path; default `DEFAULT_STORAGE`
                  create:bool=True, # create the database and tables when missing; False: only open an existing store (read)
                  foreign:bool=False # also use a database that holds other tables and none of ftcv's or Optuna's
@@ -287,7 +312,11 @@ _ID_COLS = ['run_id', 'kind', 'study', 'trial', 'dataset', 'arch', 'profile', 's
 def runs(self:RunStore, kind:str|list|None=None, # only runs of this kind (or kinds)
          study:str|None=None # only runs of this study
         ) -> pd.DataFrame:
-    "One row per run: identity, seconds, created, then its metrics and `param_*` columns."
+    """One row per run: identity, seconds, created, then its metrics and `param_*` columns.
+
+    Parameters:
+        kind: only runs of this kind (or kinds)
+        study: only runs of this study"""
     with self.engine.connect() as conn:  # the columns the table has: a store of an older ftcv is read as it is
         rows = conn.execute(_select(sa.select(*[c for c in _runs.c if c.name in self._columns]), kind, study)
                             .order_by(_runs.c.run_id)).mappings().all()
@@ -303,7 +332,12 @@ def tables(self:RunStore, name:str, # table name, e.g. 'curves' or 'drift'
            kind:str|list|None=None, # only runs of this kind (or kinds)
            study:str|None=None # only runs of this study
           ) -> pd.DataFrame:
-    "Table `name` of every run that has one, concatenated, with the run's identity columns in front."
+    """Table `name` of every run that has one, concatenated, with the run's identity columns in front.
+
+    Parameters:
+        name: table name, e.g. 'curves' or 'drift'
+        kind: only runs of this kind (or kinds)
+        study: only runs of this study"""
     q = _select(sa.select(*[_runs.c[c] for c in _ID_COLS], _tables.c.data).join(_tables, _tables.c.run_id == _runs.c.run_id)
                 .where(_tables.c.name == name), kind, study).order_by(_runs.c.run_id)
     with self.engine.connect() as conn: rows = conn.execute(q).mappings().all()
