@@ -24,7 +24,10 @@ from .record import lr_find_spread
 # %% ../nbs/09_figures.ipynb #9c1d1c15
 def run_labels(df:pd.DataFrame # recorded rows with `strategy` and `seed`, or `run` columns
               ) -> pd.Series:
-    "One label per row: 'strategy seed N' for `compare`'s rows, 'strategy' for means over seeds, else the `run` column, else 'run'."
+    """One label per row: 'strategy seed N' for `compare`'s rows, 'strategy' for means over seeds, else the `run` column, else 'run'.
+
+    Parameters:
+        df: recorded rows with `strategy` and `seed`, or `run` columns"""
     if {'strategy', 'seed'} <= set(df.columns): return df.strategy.astype(str) + ' seed ' + df.seed.astype(str)
     if 'strategy' in df.columns: return df.strategy.astype(str)
     if 'run' in df.columns and df.run.notna().all(): return df.run.astype(str)
@@ -47,7 +50,12 @@ def lr_find_stages(make_learn, # builds a fresh, frozen, pretrained learner for 
                    seeds=(0, 1), # one LR-finder run per seed and stage
                    **kwargs # more `lr_find_all` arguments, e.g. `num_it`
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    "LR-finder curves (stage, seed, lr, loss) and suggestions (stage, seed, method, lr) with the body frozen and unfrozen."
+    """LR-finder curves (stage, seed, lr, loss) and suggestions (stage, seed, method, lr) with the body frozen and unfrozen.
+
+    Parameters:
+        make_learn: builds a fresh, frozen, pretrained learner for a seed
+        seeds: one LR-finder run per seed and stage
+        kwargs: more `lr_find_all` arguments, e.g. `num_it`"""
     def unfrozen(seed):
         learn = make_learn(seed); learn.unfreeze(); return learn
     parts = [(stage, *lr_find_spread(mk, seeds, **kwargs)) for stage, mk in (('frozen', make_learn), ('unfrozen', unfrozen))]
@@ -56,7 +64,10 @@ def lr_find_stages(make_learn, # builds a fresh, frozen, pretrained learner for 
 
 def suggestion_table(suggestions:pd.DataFrame # (stage,) seed, method, lr
                     ) -> pd.DataFrame:
-    "Per stage and method: geometric mean, smallest and largest suggestion over seeds, and their ratio."
+    """Per stage and method: geometric mean, smallest and largest suggestion over seeds, and their ratio.
+
+    Parameters:
+        suggestions: (stage,) seed, method, lr"""
     if suggestions is None or suggestions.empty: raise ValueError("No LR-finder suggestions: run `lr_find_stages` or `lr_find_spread` first.")
     s = suggestions if 'stage' in suggestions else suggestions.assign(stage='model')
     g = s.groupby(['stage', 'method'], sort=False).lr
@@ -68,7 +79,13 @@ def lr_finder_figure(curves:pd.DataFrame, # (stage,) seed, lr, loss: from `lr_fi
                      methods=('valley',), # suggestion methods to draw
                      selected:float|None=None # an LR to mark, e.g. the one you will train with
                     ) -> plt.Figure:
-    "Loss against LR per seed, suggestion bands over seeds, frozen and unfrozen side by side."
+    """Loss against LR per seed, suggestion bands over seeds, frozen and unfrozen side by side.
+
+    Parameters:
+        curves: (stage,) seed, lr, loss: from `lr_find_stages` or `lr_find_spread`
+        suggestions: (stage,) seed, method, lr
+        methods: suggestion methods to draw
+        selected: an LR to mark, e.g. the one you will train with"""
     if curves is None or curves.empty: raise ValueError("No LR-finder curve: run `lr_find_stages` or `lr_find_spread` first.")
     if unknown := set(methods) - set(SUGGESTIONS): raise ValueError(f"Unknown suggestion methods {sorted(unknown)}: use some of {SUGGESTIONS}.")
     c = curves if 'stage' in curves else curves.assign(stage='model')
@@ -93,7 +110,10 @@ def lr_finder_figure(curves:pd.DataFrame, # (stage,) seed, lr, loss: from `lr_fi
 # %% ../nbs/09_figures.ipynb #b84af276
 def overfitting_onset(epochs:pd.DataFrame # one run's rows with epoch, train_loss, valid_loss
                      ) -> int|None:
-    "The last epoch before validation loss first rises while training loss falls; None if that never happens."
+    """The last epoch before validation loss first rises while training loss falls; None if that never happens.
+
+    Parameters:
+        epochs: one run's rows with epoch, train_loss, valid_loss"""
     e = epochs.sort_values('epoch')
     rising = (e.valid_loss.diff() > 0) & (e.train_loss.diff() < 0)
     return int(e.epoch.shift()[rising].iloc[0]) if rising.any() else None
@@ -124,7 +144,15 @@ def curves_figure(epochs:pd.DataFrame, # per-epoch rows: `CurveRecorder.epochs` 
                   metrics=('accuracy',), # per-epoch metric columns to draw
                   lr_run:str|None=None # the run whose per-group LRs are drawn (default the first drawn)
                  ) -> plt.Figure:
-    "Losses and metrics per epoch with the overfitting onset marked, smoothed batch loss and LR per parameter group (for the runs that have them)."
+    """Losses and metrics per epoch with the overfitting onset marked, smoothed batch loss and LR per parameter group (for the runs that have them).
+
+    Parameters:
+        epochs: per-epoch rows: `CurveRecorder.epochs` or `Comparison.curves`
+        batches: per-batch losses: `CurveRecorder.batches`
+        hypers: per-batch LR per group: `CurveRecorder.hypers`
+        runs: run labels to draw (default all; see `run_labels`)
+        metrics: per-epoch metric columns to draw
+        lr_run: the run whose per-group LRs are drawn (default the first drawn)"""
     e = _with_labels(epochs, runs, 'curves')
     if missing := set(metrics) - set(e.columns): raise ValueError(f"Metrics {sorted(missing)} were not recorded: choose from {[c for c in e.columns if c not in ('run', 'phase', 'epoch', 'strategy', 'seed', 'label')]}.")
     b = _with_labels(batches, None, 'batch losses') if batches is not None and not batches.empty else None
@@ -168,7 +196,14 @@ def curves_grid(epochs:pd.DataFrame, # per-epoch rows of several runs (`Comparis
                 metric:str='accuracy', # the per-epoch metric of the lower row
                 ncols:int|None=None # runs per row of panels (default: all in one row)
                ) -> plt.Figure:
-    "Small multiples: per run, train and valid loss (top) and the metric (bottom) by epoch, plus the LR per group of the run whose groups differ most."
+    """Small multiples: per run, train and valid loss (top) and the metric (bottom) by epoch, plus the LR per group of the run whose groups differ most.
+
+    Parameters:
+        epochs: per-epoch rows of several runs (`Comparison.curves`, averaged with `per_strategy`)
+        hypers: per-batch LR per group (`Comparison.more['hypers']`)
+        batches: per-batch rows, for an epoch axis on the LR panel
+        metric: the per-epoch metric of the lower row
+        ncols: runs per row of panels (default: all in one row)"""
     e = _with_labels(epochs, None, 'curves')
     labels = list(dict.fromkeys(e.label))
     h = _with_labels(_lr_by_epoch(hypers, batches), None, 'learning rates') if hypers is not None and not hypers.empty else None
@@ -202,7 +237,11 @@ def curves_grid(epochs:pd.DataFrame, # per-epoch rows of several runs (`Comparis
 def drift_table(drift:pd.DataFrame, # `DriftRecorder.group_drift`/`layer_drift` rows, or `Comparison.drift`
                 run:str|None=None # a run label (default: the only run, or the mean over all rows)
                ) -> pd.DataFrame:
-    "Relative drift with groups (or layers) as rows in model order and epochs as columns (mean over the rows of each cell)."
+    """Relative drift with groups (or layers) as rows in model order and epochs as columns (mean over the rows of each cell).
+
+    Parameters:
+        drift: `DriftRecorder.group_drift`/`layer_drift` rows, or `Comparison.drift`
+        run: a run label (default: the only run, or the mean over all rows)"""
     d = _with_labels(drift, None if run is None else [run], 'weight drift')
     unit = 'layer' if 'layer' in d.columns else 'group'
     return d.pivot_table(index=unit, columns='epoch', values='drift', aggfunc='mean').reindex(list(dict.fromkeys(d[unit])))
@@ -211,7 +250,12 @@ def drift_figure(drift:pd.DataFrame, # group or layer drift rows (see `drift_tab
                  runs:list|None=None, # run labels, one panel each (default all)
                  kind:str='heatmap' # 'heatmap' or 'lines'
                 ) -> plt.Figure:
-    "Relative drift from the pretrained weights per group and epoch, one panel per run with its own groups, on one logarithmic colour scale (grey: 0 or not finite)."
+    """Relative drift from the pretrained weights per group and epoch, one panel per run with its own groups, on one logarithmic colour scale (grey: 0 or not finite).
+
+    Parameters:
+        drift: group or layer drift rows (see `drift_table`)
+        runs: run labels, one panel each (default all)
+        kind: 'heatmap' or 'lines'"""
     if kind not in ('heatmap', 'lines'): raise ValueError(f"kind={kind!r}: use 'heatmap' or 'lines'.")
     d = _with_labels(drift, runs, 'weight drift')
     labels = list(dict.fromkeys(d.label))
@@ -239,7 +283,10 @@ def drift_figure(drift:pd.DataFrame, # group or layer drift rows (see `drift_tab
 # %% ../nbs/09_figures.ipynb #ff595c50
 def layer_moved_most(histograms:pd.DataFrame # `DriftRecorder.histograms` rows of one or more runs
                     ) -> str:
-    "The layer whose histogram changed most between its first and last record (summed over runs)."
+    """The layer whose histogram changed most between its first and last record (summed over runs).
+
+    Parameters:
+        histograms: `DriftRecorder.histograms` rows of one or more runs"""
     h = _with_labels(histograms, None, 'weight histograms')
     def change(g):
         first, last = g[g.epoch == g.epoch.min()], g[g.epoch == g.epoch.max()]
@@ -249,7 +296,11 @@ def layer_moved_most(histograms:pd.DataFrame # `DriftRecorder.histograms` rows o
 def layer_title(h:pd.DataFrame, # histogram rows of one layer
                 layer:str # its module path
                ) -> str:
-    "'group: layer (kind)' when the rows say the layer's group and module type, else the module path."
+    """'group: layer (kind)' when the rows say the layer's group and module type, else the module path.
+
+    Parameters:
+        h: histogram rows of one layer
+        layer: its module path"""
     row = h.iloc[0]
     return f"{row.group}: {layer} ({row.kind})" if 'group' in h and 'kind' in h and isinstance(row.get('group'), str) else layer
 
@@ -258,7 +309,13 @@ def histogram_figure(histograms:pd.DataFrame, # `DriftRecorder.histograms` rows 
                      epoch:float|None=None, # record point (default the last)
                      runs:list|None=None # run labels, one panel each (default all)
                     ) -> plt.Figure:
-    "A layer's weight histogram at `epoch` against its pretrained histogram, one panel per run."
+    """A layer's weight histogram at `epoch` against its pretrained histogram, one panel per run.
+
+    Parameters:
+        histograms: `DriftRecorder.histograms` rows (run, epoch, layer, group, kind, bin_left, bin_right, count)
+        layer: layer name (default: the recorded layer that moved most)
+        epoch: record point (default the last)
+        runs: run labels, one panel each (default all)"""
     h = _with_labels(histograms, runs, 'weight histograms')
     layer = layer or layer_moved_most(h)
     if layer not in set(h.layer): raise ValueError(f"No histogram of layer {layer!r}: recorded layers are {sorted(set(h.layer))}.")
@@ -286,7 +343,13 @@ def comparison_figure(results:pd.DataFrame, # one row per run: strategy, seed, m
                       fraction:float|None=None, # keep only runs on this fraction of the training set
                       strategies:list|None=None # strategies to show (default all)
                      ) -> plt.Figure:
-    "Mean +- std over seeds per strategy as bars (in the planned order), and the metric against seconds and against trainable parameters."
+    """Mean +- std over seeds per strategy as bars (in the planned order), and the metric against seconds and against trainable parameters.
+
+    Parameters:
+        results: one row per run: strategy, seed, metrics, seconds, trainable_params
+        metric: the column to compare
+        fraction: keep only runs on this fraction of the training set
+        strategies: strategies to show (default all)"""
     if results is None or results.empty: raise ValueError("No results: run `compare` (or `ftcv compare`) first.")
     if metric not in results: raise ValueError(f"Metric {metric!r} is not in the results: choose from {[c for c in results if c.startswith('test_')]}.")
     r = results
@@ -314,7 +377,11 @@ def comparison_figure(results:pd.DataFrame, # one row per run: strategy, seed, m
 def figure_png(fig:plt.Figure, # a matplotlib figure (closed afterwards)
                dpi:int=90 # resolution, dots per inch
               ) -> bytes:
-    "`fig` as PNG bytes, cropped to its drawing (`bbox_inches='tight'`); the figure is closed."
+    """`fig` as PNG bytes, cropped to its drawing (`bbox_inches='tight'`); the figure is closed.
+
+    Parameters:
+        fig: a matplotlib figure (closed afterwards)
+        dpi: resolution, dots per inch"""
     buf = io.BytesIO()
     try: fig.savefig(buf, format='png', dpi=dpi, bbox_inches='tight')
     finally: plt.close(fig)
@@ -331,7 +398,11 @@ _SEED_KEYS = dict(curves=['phase', 'epoch'], batches=['phase', 'iter'], hypers=[
 def per_strategy(df:pd.DataFrame|None, # rows of `compare` (with `strategy` and `seed` columns) or of one recorder
                  keys:list # the columns that identify a row within a run, e.g. ['phase', 'epoch']
                 ) -> pd.DataFrame|None:
-    "Numeric columns averaged over seeds per strategy, so each strategy is one line or panel; other tables unchanged."
+    """Numeric columns averaged over seeds per strategy, so each strategy is one line or panel; other tables unchanged.
+
+    Parameters:
+        df: rows of `compare` (with `strategy` and `seed` columns) or of one recorder
+        keys: the columns that identify a row within a run, e.g. ['phase', 'epoch']"""
     if df is None or df.empty or not {'strategy', 'seed'} <= set(df.columns): return df
     keys = [k for k in keys if k in df.columns]
     cols = [c for c in df.select_dtypes(['number', 'bool']).columns if c not in keys and c != 'seed']  # bools: the share of seeds
@@ -340,7 +411,11 @@ def per_strategy(df:pd.DataFrame|None, # rows of `compare` (with `strategy` and 
 def save_figures(tables:dict, # name -> DataFrame: results, curves, batches, hypers, drift, histograms, lr_curves, lr_suggestions
                  out:Path|str # folder (created)
                 ) -> list:
-    "Write the static figure of each widget that `tables` has data for into `out` (means over seeds per strategy); returns the paths written."
+    """Write the static figure of each widget that `tables` has data for into `out` (means over seeds per strategy); returns the paths written.
+
+    Parameters:
+        tables: name -> DataFrame: results, curves, batches, hypers, drift, histograms, lr_curves, lr_suggestions
+        out: folder (created)"""
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     has = lambda k: tables.get(k) is not None and not tables[k].empty
     t = {k: per_strategy(tables.get(k), keys) for k, keys in _SEED_KEYS.items()}

@@ -20,9 +20,8 @@ from fastai.vision.all import Learner, imagenet_stats, model_meta
 from fastai.vision.learner import TimmBody
 
 from .data import load_manifest, load_rgb
-from .models import pretrained_model, TORCHVISION_ARCHS
+from .models import pretrained_model, TORCHVISION_ARCHS, CIFAR10_TO_IMAGENET
 from .groups import body_and_head
-from .strategies import CIFAR10_TO_IMAGENET
 
 # %% ../nbs/14_forgetting.ipynb #d7da687d
 SKIMAGE_PHOTOS = ('astronaut', 'chelsea', 'coffee', 'rocket', 'cat', 'hubble_deep_field')  # colour photos bundled with scikit-image
@@ -33,7 +32,14 @@ def natural_images(n:int=250, # images of `dataset`'s `split`, the same number p
                    photos:tuple=SKIMAGE_PHOTOS, # scikit-image's colour photos to add (`skimage.data` names)
                    seed:int=0 # which images of each class are drawn
                   ) -> tuple:
-    "`(images, labels)`: scikit-image's `photos` (label None), then `n` RGB images of `dataset`'s `split`, stratified by class."
+    """`(images, labels)`: scikit-image's `photos` (label None), then `n` RGB images of `dataset`'s `split`, stratified by class.
+
+    Parameters:
+        n: images of `dataset`'s `split`, the same number per class (0: none)
+        dataset: a bundled dataset name or a folder with manifest.csv
+        split: the manifest split to draw from: one no fine-tuning trains on
+        photos: scikit-image's colour photos to add (`skimage.data` names)
+        seed: which images of each class are drawn"""
     from skimage import data as skdata
     imgs = [Image.fromarray(getattr(skdata, p)()).convert('RGB') for p in photos]
     rows = load_manifest(dataset)
@@ -52,7 +58,12 @@ def image_batch(images:list, # PIL images
                 size:int=224, # side of the square crop in pixels
                 stats:tuple=imagenet_stats # `(mean, std)` to normalise with, e.g. `normalize_stats(learn.dls)`
                ) -> torch.Tensor:
-    "The `images` resized on their short side to `size`, centre-cropped square and normalised, as one float batch."
+    """The `images` resized on their short side to `size`, centre-cropped square and normalised, as one float batch.
+
+    Parameters:
+        images: PIL images
+        size: side of the square crop in pixels
+        stats: `(mean, std)` to normalise with, e.g. `normalize_stats(learn.dls)`"""
     tfm = T.Compose([T.Resize(size, antialias=True), T.CenterCrop(size), T.ToTensor(), T.Normalize(*stats)])
     return torch.stack([tfm(im.convert('RGB')) for im in images])
 
@@ -63,7 +74,12 @@ def source_model(learn:Learner|nn.Module, # a fastai vision learner (or its mode
                  arch:str|None=None, # architecture name; default `learn.arch_name` (set by `grouped_learner`)
                  bn_stats:str='finetuned' # BatchNorm running statistics: the body's ('finetuned') or the source's ('pretrained')
                 ) -> nn.Module:
-    "The pretrained ImageNet model `arch` with `learn`'s (fine-tuned) body in place of its own, in eval mode."
+    """The pretrained ImageNet model `arch` with `learn`'s (fine-tuned) body in place of its own, in eval mode.
+
+    Parameters:
+        learn: a fastai vision learner (or its model) built on the pretrained `arch`
+        arch: architecture name; default `learn.arch_name` (set by `grouped_learner`)
+        bn_stats: BatchNorm running statistics: the body's ('finetuned') or the source's ('pretrained')"""
     if bn_stats not in BN_STATS: raise ValueError(f"bn_stats={bn_stats!r}: use one of {BN_STATS}.")
     model = learn.model if isinstance(learn, Learner) else learn
     arch = arch or (learn.arch_name if isinstance(learn, Learner) else None)
@@ -94,7 +110,12 @@ def imagenet_logits(model:nn.Module, # a model with a 1000-class ImageNet head, 
                     x:torch.Tensor, # a normalised batch from `image_batch`
                     bs:int=256 # images per forward pass
                    ) -> torch.Tensor:
-    "The ImageNet logits of `model` (in eval mode) on `x`, on the CPU."
+    """The ImageNet logits of `model` (in eval mode) on `x`, on the CPU.
+
+    Parameters:
+        model: a model with a 1000-class ImageNet head, e.g. from `source_model`
+        x: a normalised batch from `image_batch`
+        bs: images per forward pass"""
     model.eval()
     dev = next(model.parameters()).device
     return torch.cat([model(xb.to(dev)).float().cpu() for xb in x.split(bs)])
@@ -104,7 +125,12 @@ def source_agreement(logits:torch.Tensor, # ImageNet logits of the fine-tuned bo
                      reference:torch.Tensor, # logits of the original pretrained model on the same images
                      k:int=5 # size of the top-k lists compared
                     ) -> dict:
-    "Top-1 agreement and mean top-`k` overlap between two models' ImageNet predictions on the same images."
+    """Top-1 agreement and mean top-`k` overlap between two models' ImageNet predictions on the same images.
+
+    Parameters:
+        logits: ImageNet logits of the fine-tuned body under the source head
+        reference: logits of the original pretrained model on the same images
+        k: size of the top-k lists compared"""
     if logits.shape != reference.shape: raise ValueError(f"logits {tuple(logits.shape)} and reference {tuple(reference.shape)} differ: use the same images.")
     a, b = logits.topk(k, dim=1).indices, reference.topk(k, dim=1).indices
     overlap = (a[:, :, None] == b[:, None, :]).any(-1).float().mean(1)
@@ -114,7 +140,12 @@ def zero_shot_accuracy(logits:torch.Tensor, # ImageNet logits
                        labels:list, # one label per image; None (or a class not in `class_map`) is skipped
                        class_map:dict=CIFAR10_TO_IMAGENET # class -> ImageNet class indices
                       ) -> float:
-    "Accuracy over the labelled images when each class of `class_map` scores the log-sum-exp of its ImageNet logits."
+    """Accuracy over the labelled images when each class of `class_map` scores the log-sum-exp of its ImageNet logits.
+
+    Parameters:
+        logits: ImageNet logits
+        labels: one label per image; None (or a class not in `class_map`) is skipped
+        class_map: class -> ImageNet class indices"""
     classes = list(class_map)
     keep = [i for i, l in enumerate(labels) if l in class_map]
     if not keep: raise ValueError(f"No image has a label in the class map ({classes[:3]}...).")
@@ -129,7 +160,16 @@ def forgetting(learn:Learner, # a fine-tuned fastai vision learner
                k:int=5, # top-k overlap size
                bn_stats:str='finetuned' # BatchNorm running statistics of the body ('finetuned') or the source's ('pretrained')
               ) -> dict:
-    "Source-task agreement of `learn`'s body under the original head with the pretrained model, and its zero-shot accuracy."
+    """Source-task agreement of `learn`'s body under the original head with the pretrained model, and its zero-shot accuracy.
+
+    Parameters:
+        learn: a fine-tuned fastai vision learner
+        x: held-out natural images from `image_batch`
+        labels: their labels, for `zero_shot_accuracy` (None: skip it)
+        reference: the original model's logits on `x` (default: computed here)
+        arch: default `learn.arch_name`
+        k: top-k overlap size
+        bn_stats: BatchNorm running statistics of the body ('finetuned') or the source's ('pretrained')"""
     arch = arch or learn.arch_name
     if reference is None: reference = imagenet_logits(pretrained_model(arch), x)
     logits = imagenet_logits(source_model(learn, arch, bn_stats), x)
@@ -145,7 +185,15 @@ def forgetting_table(runs:list, # `ftcv.strategies.Run`s (or objects with `strat
                      k:int=5, # top-k overlap size
                      bn_stats:str='finetuned' # BatchNorm running statistics: the body's ('finetuned') or the source's ('pretrained')
                     ) -> pd.DataFrame:
-    "One row per run: strategy, seed, top-1 agreement, top-k overlap (and zero-shot accuracy) of its body under the source head."
+    """One row per run: strategy, seed, top-1 agreement, top-k overlap (and zero-shot accuracy) of its body under the source head.
+
+    Parameters:
+        runs: `ftcv.strategies.Run`s (or objects with `strategy`, `seed` and `learn`)
+        x: held-out natural images from `image_batch`
+        labels: their labels, for zero-shot accuracy
+        reference: the original model's logits on `x` (default: computed once here)
+        k: top-k overlap size
+        bn_stats: BatchNorm running statistics: the body's ('finetuned') or the source's ('pretrained')"""
     if not runs: return pd.DataFrame(columns=['strategy', 'seed', 'top1_agreement', f'top{k}_overlap'])
     if reference is None: reference = imagenet_logits(pretrained_model(runs[0].learn.arch_name), x)
     return pd.DataFrame([dict(strategy=r.strategy, seed=r.seed, **forgetting(r.learn, x, labels, reference, k=k, bn_stats=bn_stats)) for r in runs])
@@ -154,7 +202,12 @@ def forgetting_figure(table:pd.DataFrame, # one row per run: `strategy`, `seed`,
                       x:str='top1_agreement', # the source-task column
                       y:str='test_accuracy' # the target-task column
                      ) -> plt.Figure:
-    "Target metric against source agreement: one point per run, and mean +- std over seeds per strategy."
+    """Target metric against source agreement: one point per run, and mean +- std over seeds per strategy.
+
+    Parameters:
+        table: one row per run: `strategy`, `seed`, `x` and `y` columns
+        x: the source-task column
+        y: the target-task column"""
     if missing := {'strategy', x, y} - set(table.columns): raise ValueError(f"The table lacks the column(s) {sorted(missing)}.")
     g = table.groupby('strategy', sort=False)
     mean, std = g[[x, y]].mean(), g[[x, y]].std(ddof=1).fillna(0)

@@ -73,7 +73,11 @@ def _timm_groups(tm:nn.Module, head:list) -> dict:
 def fine_groups(model:nn.Module, # a fastai vision model `Sequential(body, head)`, or a torchvision/timm model
                 arch:str # its architecture name (a key of `TORCHVISION_ARCHS`, or a timm name)
                ) -> dict[str, list[nn.Module]]:
-    "Ordered name -> modules: 'stem', 'stage1'..'stageN', then 'head'; every parameter is in exactly one group."
+    """Ordered name -> modules: 'stem', 'stage1'..'stageN', then 'head'; every parameter is in exactly one group.
+
+    Parameters:
+        model: a fastai vision model `Sequential(body, head)`, or a torchvision/timm model
+        arch: its architecture name (a key of `TORCHVISION_ARCHS`, or a timm name)"""
     body, head = _body_head(model, arch)
     tm = body.model if isinstance(body, TimmBody) else body
     return {**(_timm_groups(tm, head) if _is_timm(tm) else _tv_groups(body, arch)), 'head': head}
@@ -84,7 +88,11 @@ def _model(learn_or_model): return learn_or_model.model if isinstance(learn_or_m
 def group_table(learn_or_model:Learner|nn.Module, # a fastai `Learner`, or a model `fine_groups` reads
                 arch:str # architecture name
                ) -> pd.DataFrame:
-    "Per group: number of parameters, and how many of them are trainable (`requires_grad`)."
+    """Per group: number of parameters, and how many of them are trainable (`requires_grad`).
+
+    Parameters:
+        learn_or_model: a fastai `Learner`, or a model `fine_groups` reads
+        arch: architecture name"""
     ps = {k: [p for m in ms for p in m.parameters()] for k, ms in fine_groups(_model(learn_or_model), arch).items()}
     return pd.DataFrame({'params': [sum(p.numel() for p in v) for v in ps.values()],
                          'trainable': [sum(p.numel() for p in v if p.requires_grad) for v in ps.values()]},
@@ -93,7 +101,10 @@ def group_table(learn_or_model:Learner|nn.Module, # a fastai `Learner`, or a mod
 # %% ../nbs/04_groups.ipynb #4c7ceacc
 def body_and_head(model:nn.Module # fastai's vision model `Sequential(body, head)`
                  ) -> tuple[nn.Module, nn.Module]:
-    "`(body, head)` of fastai's vision model; a ValueError for any other model."
+    """`(body, head)` of fastai's vision model; a ValueError for any other model.
+
+    Parameters:
+        model: fastai's vision model `Sequential(body, head)`"""
     if not _is_fastai_vision(model):
         got = f"a Sequential of {len(model)}" if isinstance(model, nn.Sequential) else f"a {type(model).__name__}"
         raise ValueError(f"Expected fastai's vision model `Sequential(body, head)`, got {got}: build the learner with `vision_learner`.")
@@ -101,7 +112,10 @@ def body_and_head(model:nn.Module # fastai's vision model `Sequential(body, head
 
 def pooled_body(model:nn.Module # fastai's vision model `Sequential(body, head)`
                ) -> nn.Sequential:
-    "The body of `model`, then average pooling and flattening: images in, one feature vector per image out."
+    """The body of `model`, then average pooling and flattening: images in, one feature vector per image out.
+
+    Parameters:
+        model: fastai's vision model `Sequential(body, head)`"""
     return nn.Sequential(body_and_head(model)[0], nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
 # %% ../nbs/04_groups.ipynb #5f212f4e
@@ -110,13 +124,20 @@ def _fine_split(model:nn.Module, arch:str) -> list:
 
 def fine_splitter(arch:str # architecture name
                  ):
-    "A fastai splitter: the parameter lists of `fine_groups(model, arch)`, in order."
+    """A fastai splitter: the parameter lists of `fine_groups(model, arch)`, in order.
+
+    Parameters:
+        arch: architecture name"""
     return functools.partial(_fine_split, arch=arch)
 
 def group_names(learn_or_model:Learner|nn.Module, # a fastai `Learner`, or a model `fine_groups` reads
                 arch:str # architecture name
                ) -> list[str]:
-    "The names of the fine groups, head last."
+    """The names of the fine groups, head last.
+
+    Parameters:
+        learn_or_model: a fastai `Learner`, or a model `fine_groups` reads
+        arch: architecture name"""
     return list(fine_groups(_model(learn_or_model), arch))
 
 def register_fine_splitters():
@@ -129,7 +150,12 @@ def grouped_learner(dls:DataLoaders, # fresh DataLoaders
                     arch:str='mobilenet_v2', # architecture name
                     **kwargs # more `make_learner` arguments
                    ) -> Learner:
-    "`make_learner` with the fine groups as parameter groups; sets `learn.group_names` and `learn.arch_name`."
+    """`make_learner` with the fine groups as parameter groups; sets `learn.group_names` and `learn.arch_name`.
+
+    Parameters:
+        dls: fresh DataLoaders
+        arch: architecture name
+        kwargs: more `make_learner` arguments"""
     learn = make_learner(dls, arch, splitter=fine_splitter(arch), **kwargs)
     learn.group_names, learn.arch_name = group_names(learn, arch), arch
     return learn

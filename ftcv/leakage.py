@@ -31,7 +31,11 @@ LEAK_METHODS = ('sha256', 'phash', 'embedding')
 def image_fingerprints(paths:list, # image files
                        hash_size:int=8 # side of the perceptual hash: `hash_size**2` bits
                       ) -> pd.DataFrame:
-    "Per file: path, sha256 of its bytes, and imagehash's `phash` of the image and of its mirror image (hex)."
+    """Per file: path, sha256 of its bytes, and imagehash's `phash` of the image and of its mirror image (hex).
+
+    Parameters:
+        paths: image files
+        hash_size: side of the perceptual hash: `hash_size**2` bits"""
     rows = []
     for p in paths:
         img = load_rgb(p)
@@ -47,7 +51,11 @@ def _hash_bits(hexes) -> np.ndarray:
 def hamming_matrix(a:np.ndarray, # (n, bits) booleans
                    b:np.ndarray # (m, bits) booleans
                   ) -> np.ndarray:
-    "The (n, m) Hamming distances between the rows of `a` and the rows of `b`."
+    """The (n, m) Hamming distances between the rows of `a` and the rows of `b`.
+
+    Parameters:
+        a: (n, bits) booleans
+        b: (m, bits) booleans"""
     a, b = a.astype(np.float32), b.astype(np.float32)
     return np.rint(a @ (1 - b).T + (1 - a) @ b.T).astype(np.int32)
 
@@ -59,7 +67,14 @@ def image_embeddings(dataset:str|Path, # bundled name or folder with manifest.cs
                      mirror:bool=True, # add the mirror image's features, so a flipped copy embeds alike
                      profile:Profile|None=None # device and batch size (default `get_profile()`)
                     ) -> torch.Tensor:
-    "Unit-length pooled features of the pretrained body for each row of `dataset`'s manifest, in manifest order."
+    """Unit-length pooled features of the pretrained body for each row of `dataset`'s manifest, in manifest order.
+
+    Parameters:
+        dataset: bundled name or folder with manifest.csv
+        arch: pretrained architecture whose body embeds the images
+        size: image side fed to the body
+        mirror: add the mirror image's features, so a flipped copy embeds alike
+        profile: device and batch size (default `get_profile()`)"""
     profile = profile or get_profile()
     dls = manifest_dls(dataset, profile, aug=False, size=size)
     body = pooled_body(grouped_learner(dls, arch, profile=profile).model).eval()
@@ -90,7 +105,16 @@ def plant_duplicates(dataset:str|Path, # bundled name or folder with manifest.cs
                      kinds:tuple=tuple(PLANTS), # kinds of copy (keys of `PLANTS`), used in turn
                      seed:int=0 # which source images are copied
                     ) -> pd.DataFrame:
-    "Write `out/manifest.csv`: every row of `dataset` plus altered copies of `per_class` `source` images per class, added to `target`."
+    """Write `out/manifest.csv`: every row of `dataset` plus altered copies of `per_class` `source` images per class, added to `target`.
+
+    Parameters:
+        dataset: bundled name or folder with manifest.csv
+        out: folder for manifest.csv and the planted images (created)
+        per_class: source images taken per class of `source`
+        source: the split the copies come from
+        target: the split the copies are added to
+        kinds: kinds of copy (keys of `PLANTS`), used in turn
+        seed: which source images are copied"""
     if bad := set(kinds) - set(PLANTS): raise ValueError(f"Unknown kind(s) of copy {sorted(bad)}: use some of {list(PLANTS)}.")
     man, out = load_manifest(dataset), Path(out)
     rows = man[man.split == source]
@@ -113,7 +137,12 @@ def plant_duplicates(dataset:str|Path, # bundled name or folder with manifest.cs
 # %% ../nbs/13_leakage.ipynb #23caeeff
 @dataclass
 class LeakReport:
-    "Pairs of images across splits found alike, and a one-line summary."
+    """Pairs of images across splits found alike, and a one-line summary.
+
+    Fields:
+        pairs: path_a, split_a, label_a, path_b, split_b, label_b, method, distance, similarity
+        summary: pairs per method, and the valid and test images with a copy in another split
+        manifest: the manifest that was checked"""
     pairs: pd.DataFrame  # path_a, split_a, label_a, path_b, split_b, label_b, method, distance, similarity
     summary: str  # pairs per method, and the valid and test images with a copy in another split
     manifest: pd.DataFrame  # the manifest that was checked
@@ -146,7 +175,12 @@ def leak_summary(pairs:pd.DataFrame, # the pairs of a `LeakReport`
                  manifest:pd.DataFrame, # the manifest checked
                  rules:dict|None=None # method -> its rule in words, one entry per method that ran
                 ) -> str:
-    "One line: pairs across splits per method, and how many valid and test images have a copy in another split."
+    """One line: pairs across splits per method, and how many valid and test images have a copy in another split.
+
+    Parameters:
+        pairs: the pairs of a `LeakReport`
+        manifest: the manifest checked
+        rules: method -> its rule in words, one entry per method that ran"""
     counts = pairs.method.value_counts()
     rules = rules or {m: '' for m in counts.index}
     per = ', '.join(f"{m} ({r}): {counts.get(m, 0)}" if r else f"{m}: {counts.get(m, 0)}" for m, r in rules.items())
@@ -164,7 +198,17 @@ def find_leaks(dataset:str|Path='signs', # bundled name or folder with manifest.
                size:int=64, # embedding: image side
                profile:Profile|None=None # embedding: device and batch size
               ) -> LeakReport:
-    "Duplicates (sha256), near-duplicates (phash, mirror included) and look-alikes (embedding) across the splits of `dataset`."
+    """Duplicates (sha256), near-duplicates (phash, mirror included) and look-alikes (embedding) across the splits of `dataset`.
+
+    Parameters:
+        dataset: bundled name or folder with manifest.csv
+        methods: some of `LEAK_METHODS`
+        max_distance: phash: pairs at most this many bits apart (of `hash_size**2`)
+        hash_size: phash side
+        min_similarity: embedding: pairs with at least this cosine similarity
+        arch: embedding: the pretrained body
+        size: embedding: image side
+        profile: embedding: device and batch size"""
     if bad := set(methods) - set(LEAK_METHODS): raise ValueError(f"Unknown leak method(s) {sorted(bad)}: use some of {LEAK_METHODS}.")
     if not methods: raise ValueError(f"No leak method asked for: use some of {LEAK_METHODS}.")
     man = load_manifest(dataset)

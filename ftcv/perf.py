@@ -32,7 +32,11 @@ def cache_root() -> Path:
 def resized_image(path:Path|str, # an image file
                   size:int # pixels of the shorter side after resizing
                  ) -> Image.Image:
-    "The image at `path` in RGB with its shorter side resized to `size` (bilinear, as fastai's `Resize`)."
+    """The image at `path` in RGB with its shorter side resized to `size` (bilinear, as fastai's `Resize`).
+
+    Parameters:
+        path: an image file
+        size: pixels of the shorter side after resizing"""
     with Image.open(path) as img: return resize_short_side(img.convert('RGB'), size, Image.Resampling.BILINEAR)  # cached = uncached, bit for bit
 
 # %% ../nbs/03_perf.ipynb #2c31fa01
@@ -44,7 +48,12 @@ def cache_resized(dataset:str|Path, # a bundled name or a folder holding manifes
                   size:int, # pixels of the shorter side (the profile's image size)
                   out:Path|str|None=None # the cache folder; default `cache_root()/resized/<dataset>-<hash>-<size>px`
                  ) -> Path:
-    "Decode and resize every image of `dataset` once into `out` (PNG named by content hash and size); returns `out`, holding manifest.csv."
+    """Decode and resize every image of `dataset` once into `out` (PNG named by content hash and size); returns `out`, holding manifest.csv.
+
+    Parameters:
+        dataset: a bundled name or a folder holding manifest.csv
+        size: pixels of the shorter side (the profile's image size)
+        out: the cache folder; default `cache_root()/resized/<dataset>-<hash>-<size>px`"""
     if not isinstance(size, int) or size < 1: raise ValueError(f"size={size!r} must be a positive number of pixels.")
     df = load_manifest(dataset)
     out = Path(out) if out is not None else _default_out(dataset, size)
@@ -87,7 +96,12 @@ def activation_bytes(model:nn.Module, # the model, in the mode it trains in
                      size:int, # image side in pixels
                      batches:tuple=(2, 4) # two small batch sizes
                     ) -> tuple[int, int]:
-    "`(fixed, per_sample)` bytes autograd saves for backward on `size`-pixel images: an intercept and a slope."
+    """`(fixed, per_sample)` bytes autograd saves for backward on `size`-pixel images: an intercept and a slope.
+
+    Parameters:
+        model: the model, in the mode it trains in
+        size: image side in pixels
+        batches: two small batch sizes"""
     dev = next(model.parameters()).device
     b1, b2 = batches
     s1, s2 = (_saved_bytes(model, torch.randn(b, 3, size, size, device=dev)) for b in batches)
@@ -169,7 +183,16 @@ def find_batch_size(learn_or_model:Learner|nn.Module, # a fastai Learner, or a m
                     max_bs:int=4096, # largest batch size to consider
                     amp:bool=True # GPU only: bf16 autocast, as in fast GPU training
                    ) -> int:
-    "The largest batch size that fits: a binary search with out-of-memory recovery on CUDA, a memory budget on the CPU."
+    """The largest batch size that fits: a binary search with out-of-memory recovery on CUDA, a memory budget on the CPU.
+
+    Parameters:
+        learn_or_model: a fastai Learner, or a model taking `(bs, 3, size, size)` images
+        size: image side in pixels; default: that of the learner's validation batches
+        device: 'cuda' or 'cpu'; default: CUDA when available
+        budget: CPU only: bytes training may use; default a quarter of physical memory
+        min_bs: smallest batch size to consider (BatchNorm needs 2)
+        max_bs: largest batch size to consider
+        amp: GPU only: bf16 autocast, as in fast GPU training"""
     model, size = _model_input(learn_or_model, size)
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     if min_bs < 1 or max_bs < min_bs: raise ValueError(f"Need 1 <= min_bs <= max_bs, got min_bs={min_bs}, max_bs={max_bs}.")
@@ -182,7 +205,12 @@ def throughput(step:Callable[[], int], # one training step; returns how many ima
                steps:int=20, # timed steps
                warmup:int=3 # untimed steps first (allocation, cuDNN autotuning)
               ) -> float:
-    "Images per second of `step` over `steps` calls after `warmup`, with CUDA synchronised around the timing."
+    """Images per second of `step` over `steps` calls after `warmup`, with CUDA synchronised around the timing.
+
+    Parameters:
+        step: one training step; returns how many images it processed
+        steps: timed steps
+        warmup: untimed steps first (allocation, cuDNN autotuning)"""
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     for _ in range(warmup): step()
     sync()
@@ -198,7 +226,15 @@ def synthetic_roof(model:nn.Module, # the model to train (a copy is trained; the
                    steps:int=20, # timed steps
                    warmup:int=5 # untimed steps
                   ) -> float:
-    "Training images/s on random tensors already on `device`; on CUDA with bf16 autocast, channels_last and fused AdamW."
+    """Training images/s on random tensors already on `device`; on CUDA with bf16 autocast, channels_last and fused AdamW.
+
+    Parameters:
+        model: the model to train (a copy is trained; the original is left alone)
+        bs: batch size
+        size: image side in pixels
+        device: default: CUDA when available
+        steps: timed steps
+        warmup: untimed steps"""
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     cuda = device.startswith('cuda')
     fmt = torch.channels_last if cuda else torch.contiguous_format

@@ -6,9 +6,10 @@ Docs: https://ftcv.github.io/ftcv/record.html.md"""
 
 # %% auto #0
 __all__ = ['in_real_fit', 'param_group_names', 'DriftRecorder', 'epoch_values', 'CurveRecorder', 'lr_find_all', 'lr_find_spread',
-           'TestReport', 'evaluate', 'NoLogger', 'quiet_training']
+           'TestReport', 'evaluate', 'NoLogger', 'quiet_training', 'DivergenceGuard']
 
 # %% ../nbs/05_record.ipynb #9d9e69b4
+import math
 import shutil
 import tempfile
 import warnings
@@ -24,7 +25,7 @@ from torch import nn
 from fastai.learner import Learner, Recorder
 from fastai.data.core import DataLoaders
 from fastai.callback.progress import ProgressCallback
-from fastai.callback.core import Callback
+from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.schedule import minimum, steep, valley, slide
 from fastcore.basics import patch, defaults, noop
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
@@ -35,7 +36,10 @@ from .data import test_dl
 # %% ../nbs/05_record.ipynb #f8662df1
 def in_real_fit(learn:Learner # the learner a callback belongs to (`self.learn`)
                ) -> bool:
-    "Whether `learn` is in a fit that trains: not `lr_find`'s mock fit, nor `validate` or `get_preds`; meaningful from `before_train` on."
+    """Whether `learn` is in a fit that trains: not `lr_find`'s mock fit, nor `validate` or `get_preds`; meaningful from `before_train` on.
+
+    Parameters:
+        learn: the learner a callback belongs to (`self.learn`)"""
     return not hasattr(learn, 'lr_finder') and (learn.training or getattr(learn, 'train_iter', 0) > 0)  # no `train_iter` before the first fit
 
 class _FitRecorder(Callback):
@@ -56,7 +60,11 @@ Learner.eval_dl = None  # a labelled DataLoader that stands for the test split (
 def param_group_names(learn:Learner, # a learner with an optimizer
                       names:list|None=None # one name per parameter group; default `learn.group_names`
                      ) -> list[str]:
-    "Names of `learn`'s optimizer parameter groups: `names`, else `learn.group_names`, else 'group0', 'group1', ..."
+    """Names of `learn`'s optimizer parameter groups: `names`, else `learn.group_names`, else 'group0', 'group1', ...
+
+    Parameters:
+        learn: a learner with an optimizer
+        names: one name per parameter group; default `learn.group_names`"""
     n = len(learn.opt.param_lists)
     names = names or learn.group_names
     if names is None: return [f'group{i}' for i in range(n)]
@@ -66,7 +74,15 @@ def param_group_names(learn:Learner, # a learner with an optimizer
 
 # %% ../nbs/05_record.ipynb #e3f0f445
 class DriftRecorder(_FitRecorder):
-    "Relative drift of the weights from the start of the first fit, per layer and per parameter group, and weight histograms."
+    """Relative drift of the weights from the start of the first fit, per layer and per parameter group, and weight histograms.
+
+    Parameters:
+        group_names: one name per optimizer parameter group; default the learner's `group_names`, else 'group0', ...
+        every_n_batches: also record every N training batches
+        hist_layers: layer names to histogram; default the first and the last layer with a weight
+        hist_epochs: global epochs at which to histogram; default every epoch, 0 included
+        bins: histogram bins, spanning the range of the layer's weights at the start
+        run: label of the run, for the `run` column"""
     def __init__(self, group_names:list|None=None, # one name per optimizer parameter group; default the learner's `group_names`, else 'group0', ...
                  every_n_batches:int|None=None, # also record every N training batches
                  hist_layers:list|None=None, # layer names to histogram; default the first and the last layer with a weight
@@ -179,7 +195,12 @@ def epoch_values(rec:Recorder) -> dict:
     return dict(zip(names, rec.values[-1]))
 
 class CurveRecorder(_FitRecorder):
-    "Losses and metrics per epoch, and loss and per-group learning rate and momentum per training batch, across fits."
+    """Losses and metrics per epoch, and loss and per-group learning rate and momentum per training batch, across fits.
+
+    Parameters:
+        group_names: one name per optimizer parameter group; default the learner's `group_names`, else 'group0', ...
+        phase: label of the next fits; None numbers them 0, 1, ...
+        run: label of the run, for the `run` column"""
     order = Recorder.order + 1
     def __init__(self, group_names:list|None=None, # one name per optimizer parameter group; default the learner's `group_names`, else 'group0', ...
                  phase=None, # label of the next fits; None numbers them 0, 1, ...
@@ -233,7 +254,11 @@ class CurveRecorder(_FitRecorder):
 def lr_find_all(learn:Learner, # the learner; fastai restores its weights afterwards
                 **kwargs # more `Learner.lr_find` arguments, e.g. `num_it`, `start_lr`, `end_lr`
                ) -> tuple[pd.DataFrame, dict]:
-    "fastai's LR finder with every suggestion method (its weights saved in a temporary folder, not `models/` here): the curve (lr, loss) and {'minimum', 'steep', 'valley', 'slide': lr}."
+    """fastai's LR finder with every suggestion method (its weights saved in a temporary folder, not `models/` here): the curve (lr, loss) and {'minimum', 'steep', 'valley', 'slide': lr}.
+
+    Parameters:
+        learn: the learner; fastai restores its weights afterwards
+        kwargs: more `Learner.lr_find` arguments, e.g. `num_it`, `start_lr`, `end_lr`"""
     model_dir, learn.model_dir = learn.model_dir, Path(tempfile.mkdtemp(prefix='ftcv-lrfind-'))  # fastai saves the weights there
     try: found = learn.lr_find(suggest_funcs=(minimum, steep, valley, slide), show_plot=False, **kwargs)
     finally: shutil.rmtree(learn.model_dir, ignore_errors=True); learn.model_dir = model_dir
@@ -245,7 +270,12 @@ def lr_find_spread(make_learn:Callable[[int], Learner], # builds a fresh learner
                    seeds=(0, 1, 2), # one LR-finder run per seed
                    **kwargs # more `lr_find_all` arguments, e.g. `num_it`
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    "LR-finder curves (seed, lr, loss) and suggestions (seed, method, lr) of one run per seed, to show how they vary."
+    """LR-finder curves (seed, lr, loss) and suggestions (seed, method, lr) of one run per seed, to show how they vary.
+
+    Parameters:
+        make_learn: builds a fresh learner for a seed
+        seeds: one LR-finder run per seed
+        kwargs: more `lr_find_all` arguments, e.g. `num_it`"""
     curves, suggestions = [], []
     for seed in seeds:
         seed_everything(seed)
@@ -257,7 +287,14 @@ def lr_find_spread(make_learn:Callable[[int], Learner], # builds a fresh learner
 # %% ../nbs/05_record.ipynb #954c3ba7
 @dataclass(repr=False)
 class TestReport:
-    "Metrics, confusion matrix, per-class scores and mean loss of a learner on one labelled DataLoader."
+    """Metrics, confusion matrix, per-class scores and mean loss of a learner on one labelled DataLoader.
+
+    Fields:
+        metrics: accuracy, balanced_accuracy, precision_macro, recall_macro, f1_macro
+        confusion: counts; rows: true class, columns: predicted class
+        per_class: precision, recall, f1 and support per class present in the data
+        loss: mean loss per item
+        absent: classes of the model with no image in the data (left out of the macro averages)"""
     __test__ = False  # not a pytest test class
     metrics: dict  # accuracy, balanced_accuracy, precision_macro, recall_macro, f1_macro
     confusion: pd.DataFrame  # counts; rows: true class, columns: predicted class
@@ -271,7 +308,11 @@ class TestReport:
 def evaluate(learn:Learner, # a trained classifier
              dl=None # a labelled DataLoader (e.g. `test_dl(dls)`), or a folder of class subfolders; default the validation set
             ) -> TestReport:
-    "Scikit-learn metrics, confusion matrix, per-class scores and mean loss of `learn` on `dl`."
+    """Scikit-learn metrics, confusion matrix, per-class scores and mean loss of `learn` on `dl`.
+
+    Parameters:
+        learn: a trained classifier
+        dl: a labelled DataLoader (e.g. `test_dl(dls)`), or a folder of class subfolders; default the validation set"""
     if isinstance(dl, DataLoaders):
         raise TypeError("evaluate takes one labelled DataLoader (e.g. `test_dl(dls)` or `dls.valid`), not DataLoaders.")
     if isinstance(dl, (str, Path)): dl = test_dl(learn.dls, dl)
@@ -295,7 +336,10 @@ def evaluate(learn:Learner, # a trained classifier
 @patch
 def evaluate_test(self:Learner, dls:DataLoaders|None=None # the DataLoaders whose manifest's test split is scored; default the learner's
                  ) -> TestReport:
-    "`evaluate` on the learner's test set: its `eval_dl` when it has one (a `probe` learner's cached test features), else the test split of `dls`."
+    """`evaluate` on the learner's test set: its `eval_dl` when it has one (a `probe` learner's cached test features), else the test split of `dls`.
+
+    Parameters:
+        dls: the DataLoaders whose manifest's test split is scored; default the learner's"""
     return evaluate(self, self.eval_dl if self.eval_dl is not None else test_dl(self.dls if dls is None else dls))
 
 # %% ../nbs/05_record.ipynb #26365570
@@ -311,3 +355,33 @@ def quiet_training():
     defaults.callbacks = [c for c in old if c is not ProgressCallback] + [NoLogger]
     try: yield
     finally: defaults.callbacks = old
+
+# %% ../nbs/05_record.ipynb #92d543a3
+class DivergenceGuard(Callback):
+    "Stop a run whose loss turns NaN or infinite, restore its best weights and remember the epoch (`diverged_epoch`)."
+    order = Recorder.order + 2  # after fastai's Recorder and ftcv's CurveRecorder have logged the epoch
+    def __init__(self): self.diverged_epoch, self._best, self._best_loss, self._epochs = None, None, math.inf, 0
+
+    def before_train(self):  # only in real fits: not in `validate`, `get_preds` or the LR finder (which stops on its own)
+        if not in_real_fit(self.learn): return
+        if self.diverged_epoch is not None: raise CancelFitException()
+        if self._best is None: self._keep(math.inf)
+
+    def after_batch(self):
+        if self.training and in_real_fit(self.learn) and not torch.isfinite(self.learn.loss).all(): self._stop(self._epochs + 1)
+
+    def after_epoch(self):
+        if not in_real_fit(self.learn): return
+        self._epochs += 1
+        loss = float(epoch_values(self.learn.recorder).get('valid_loss', math.nan))
+        if not math.isfinite(loss): self._stop(self._epochs)
+        if loss < self._best_loss: self._keep(loss)
+
+    def _keep(self, loss:float):
+        self._best_loss = loss
+        self._best = {k: v.detach().to('cpu', copy=True) for k, v in self.learn.model.state_dict().items()}
+
+    def _stop(self, epoch:int):
+        self.diverged_epoch = epoch
+        self.learn.model.load_state_dict(self._best)
+        raise CancelFitException()

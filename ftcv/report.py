@@ -10,7 +10,6 @@ __all__ = ['fig_html', 'build_report', 'report_command']
 # %% ../nbs/12_report.ipynb #21c6eb62
 import base64
 import html
-import io
 import sys
 import warnings
 from datetime import datetime
@@ -26,7 +25,7 @@ from optuna.visualization import matplotlib as ovm
 from .core import atomic_write, writable_folder, interrupted
 from .store import RunStore, optuna_storage, store_url, hide_password
 from .results import load_comparison
-from .figures import comparison_figure, curves_figure, drift_figure, per_strategy
+from .figures import comparison_figure, curves_figure, drift_figure, per_strategy, figure_png
 from .search import SearchSpace, best_per_scientific
 
 # %% ../nbs/12_report.ipynb #ba528827
@@ -43,10 +42,7 @@ def fig_html(fig:plt.Figure, # a matplotlib figure (closed afterwards)
     Parameters:
         fig: a matplotlib figure (closed afterwards)
         alt: text alternative"""
-    buf = io.BytesIO()
-    fig.savefig(buf, format='png', dpi=90, bbox_inches='tight')
-    plt.close(fig)
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(figure_png(fig)).decode()}">'
 
 def _table(df:pd.DataFrame, floatfmt:str='{:.4g}', index:bool=False) -> str:
     return df.to_html(index=index, border=0, na_rep='', float_format=floatfmt.format, escape=True)

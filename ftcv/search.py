@@ -30,9 +30,9 @@ from fastai.callback.tracker import TrackerCallback
 from sqlalchemy import exc as sa_exc
 
 from .core import Profile, get_profile, atomic_write, writable_folder, interrupted
-from .data import manifest_dls, test_dl, data_files, data_fingerprint, folder_manifest
+from .data import manifest_dls, data_files, data_fingerprint, folder_manifest
 from .models import WeightsError, fastai_arch, hub_checkpoints
-from .record import evaluate, quiet_training
+from .record import quiet_training
 from .strategies import BN_POLICIES, Param, get_strategy
 from .store import RunStore, optuna_storage, hide_password
 
@@ -207,7 +207,7 @@ def _run_record(learn, seconds:float, state:str) -> tuple:
 
 def test_metrics(run, dls) -> dict:
     "`test_*` metrics of a finished `Run` on the test split of the manifest `dls` came from."
-    rep = evaluate(run.learn, getattr(run.learn, 'eval_dl', None) or test_dl(dls))
+    rep = run.learn.evaluate_test(dls)
     return {f'test_{k}': v for k, v in rep.metrics.items()} | dict(test_loss=rep.loss, trainable_params=run.trainable)
 
 # %% ../nbs/11_search.ipynb #cfbb84c8

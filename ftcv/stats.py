@@ -20,7 +20,11 @@ from scipy import stats as st
 def mean_interval(values, # one value per seed
                   level:float=0.95 # confidence level of the t-interval
                  ) -> tuple:
-    "`(mean, low, high)`: the mean and its Student-t interval (NaN bounds with fewer than two values)."
+    """`(mean, low, high)`: the mean and its Student-t interval (NaN bounds with fewer than two values).
+
+    Parameters:
+        values: one value per seed
+        level: confidence level of the t-interval"""
     v = np.asarray(values, dtype=float)
     v = v[~np.isnan(v)]
     if len(v) == 0: return (math.nan, math.nan, math.nan)
@@ -33,14 +37,27 @@ def interval_text(mean:float, low:float, high:float, # from `mean_interval` or `
                   fmt:str='.3f', # format of each number
                   signed:bool=False # a leading + on positive means (for differences)
                  ) -> str:
-    "`'0.912 [0.900, 0.924]'`, or just the mean when there is no interval."
+    """`'0.912 [0.900, 0.924]'`, or just the mean when there is no interval.
+
+    Parameters:
+        high: from `mean_interval` or `paired_difference`
+        fmt: format of each number
+        signed: a leading + on positive means (for differences)"""
     m = f"{mean:{'+' if signed else ''}{fmt}}"
     return m if math.isnan(low) else f"{m} [{low:{fmt}}, {high:{fmt}}]"
 
 # %% ../nbs/05a_stats.ipynb #44279e65
 @dataclass(frozen=True)
 class PairedDifference:
-    "Mean per-seed difference `a - b` with its t-interval, the seeds' standard deviation, and what that allows us to say."
+    """Mean per-seed difference `a - b` with its t-interval, the seeds' standard deviation, and what that allows us to say.
+
+    Fields:
+        n: seeds present in both
+        diff: mean of the per-seed differences
+        low: lower bound of the interval
+        high: upper bound
+        sd: standard deviation of the per-seed differences
+        level: confidence level"""
     n: int  # seeds present in both
     diff: float  # mean of the per-seed differences
     low: float  # lower bound of the interval
@@ -67,7 +84,12 @@ def paired_difference(a, # one value per seed: a Series indexed by seed, or a se
                       b, # the same for the baseline
                       level:float=0.95 # confidence level
                      ) -> PairedDifference:
-    "The per-seed difference `a - b` over the seeds both have, with its Student-t interval."
+    """The per-seed difference `a - b` over the seeds both have, with its Student-t interval.
+
+    Parameters:
+        a: one value per seed: a Series indexed by seed, or a sequence in seed order
+        b: the same for the baseline
+        level: confidence level"""
     a, b = (x if isinstance(x, pd.Series) else pd.Series(list(x), dtype=float) for x in (a, b))
     if a.index.has_duplicates or b.index.has_duplicates:
         raise ValueError(f"Each seed must appear once per arm; repeated: {sorted(set(a.index[a.index.duplicated()]) | set(b.index[b.index.duplicated()]))}.")
@@ -81,7 +103,14 @@ def seeds_needed(diff:float, # the difference to detect
                  power:float=0.8, # chance of an interval that excludes 0 when `diff` is real
                  most:int=100_000 # give up (return inf) beyond this many seeds
                 ) -> float:
-    "Smallest number of seeds whose paired t-test finds `diff` with probability `power` (noncentral t); inf if none."
+    """Smallest number of seeds whose paired t-test finds `diff` with probability `power` (noncentral t); inf if none.
+
+    Parameters:
+        diff: the difference to detect
+        sd: standard deviation of the per-seed differences
+        level: confidence level of the interval (two-sided test at 1 - level)
+        power: chance of an interval that excludes 0 when `diff` is real
+        most: give up (return inf) beyond this many seeds"""
     if not math.isfinite(diff) or not math.isfinite(sd) or diff == 0: return math.inf
     if sd == 0: return 2
     d, alpha = abs(diff) / sd, 1 - level
@@ -105,7 +134,15 @@ def paired_table(results:pd.DataFrame, # one row per run, with `group`, `pair` a
                  pair:str='seed', # the column that pairs runs across arms
                  level:float=0.95 # confidence level
                 ) -> pd.DataFrame:
-    "Per arm: runs, mean and its interval, and the paired difference to `baseline` with its interval, verdict and seeds needed."
+    """Per arm: runs, mean and its interval, and the paired difference to `baseline` with its interval, verdict and seeds needed.
+
+    Parameters:
+        results: one row per run, with `group`, `pair` and `metric` columns
+        metric: the column compared
+        baseline: the strategy every other one is compared with
+        group: the column naming the arms
+        pair: the column that pairs runs across arms
+        level: confidence level"""
     if baseline not in set(results[group]):
         raise ValueError(f"The baseline {baseline!r} has no runs here (arms: {', '.join(map(str, dict.fromkeys(results[group])))}): "
                          f"choose one of them as the baseline.")
@@ -126,7 +163,11 @@ def paired_table(results:pd.DataFrame, # one row per run, with `group`, `pair` a
 # %% ../nbs/05a_stats.ipynb #3c12f709
 @dataclass(frozen=True)
 class Plateau:
-    "Whether a validation curve has plateaued, and why not."
+    """Whether a validation curve has plateaued, and why not.
+
+    Fields:
+        converged: the run passes the plateau rule
+        why: a short reason"""
     converged: bool  # the run passes the plateau rule
     why: str  # a short reason
     def __bool__(self): return self.converged
@@ -137,7 +178,14 @@ def plateau(valid_accuracy, # validation accuracy per epoch
             loss_tol:float=0.05, # the loss may fall by at most this fraction over the last quarter
             min_epochs:int=4 # shorter curves are too short to tell
            ) -> Plateau:
-    "The plateau rule on one run's validation curve (see above)."
+    """The plateau rule on one run's validation curve (see above).
+
+    Parameters:
+        valid_accuracy: validation accuracy per epoch
+        valid_loss: validation loss per epoch
+        acc_tol: the last quarter's best accuracy may be this far below the best overall, and rise by at most this
+        loss_tol: the loss may fall by at most this fraction over the last quarter
+        min_epochs: shorter curves are too short to tell"""
     acc, loss = np.asarray(valid_accuracy, dtype=float), np.asarray(valid_loss, dtype=float)
     n = len(acc)
     if n < min_epochs: return Plateau(False, f"too short to tell ({n} epoch{'s' * (n != 1)}, needs {min_epochs})")

@@ -65,7 +65,11 @@ def _options(select:W.ValueWidget, options:list, default:tuple|None=None):
 
 # %% ../nbs/09a_widgets.ipynb #680dc911
 class LRFinderWidget(FigureWidget):
-    "LR-finder curves per seed, frozen and unfrozen, with suggestion bands as toggles and a selected LR to train with."
+    """LR-finder curves per seed, frozen and unfrozen, with suggestion bands as toggles and a selected LR to train with.
+
+    Parameters:
+        curves: (stage,) seed, lr, loss: from `lr_find_stages`
+        suggestions: (stage,) seed, method, lr"""
     def __init__(self, curves:pd.DataFrame|None=None, # (stage,) seed, lr, loss: from `lr_find_stages`
                  suggestions:pd.DataFrame|None=None # (stage,) seed, method, lr
                 ):
@@ -101,7 +105,12 @@ class LRFinderWidget(FigureWidget):
 
 # %% ../nbs/09a_widgets.ipynb #bc683cb9
 class CurvesWidget(FigureWidget):
-    "Train/valid curves per epoch, smoothed batch loss and per-group LR, for the runs and metrics you choose."
+    """Train/valid curves per epoch, smoothed batch loss and per-group LR, for the runs and metrics you choose.
+
+    Parameters:
+        epochs: per-epoch rows (`CurveRecorder.epochs`, `Comparison.curves`)
+        batches: per-batch losses (`CurveRecorder.batches`)
+        hypers: per-batch LR per group (`CurveRecorder.hypers`)"""
     def __init__(self, epochs:pd.DataFrame|None=None, # per-epoch rows (`CurveRecorder.epochs`, `Comparison.curves`)
                  batches:pd.DataFrame|None=None, # per-batch losses (`CurveRecorder.batches`)
                  hypers:pd.DataFrame|None=None # per-batch LR per group (`CurveRecorder.hypers`)
@@ -133,7 +142,11 @@ class CurvesWidget(FigureWidget):
 
 # %% ../nbs/09a_widgets.ipynb #1691211e
 class DriftWidget(FigureWidget):
-    "Drift heatmap or lines per run side by side, and a layer's weight histogram at a chosen epoch against the pretrained one."
+    """Drift heatmap or lines per run side by side, and a layer's weight histogram at a chosen epoch against the pretrained one.
+
+    Parameters:
+        drift: group (or layer) drift rows
+        histograms: `DriftRecorder.histograms` rows"""
     def __init__(self, drift:pd.DataFrame|None=None, # group (or layer) drift rows
                  histograms:pd.DataFrame|None=None # `DriftRecorder.histograms` rows
                 ):
@@ -181,7 +194,10 @@ class DriftWidget(FigureWidget):
 
 # %% ../nbs/09a_widgets.ipynb #0078b359
 class ComparisonWidget(FigureWidget):
-    "Strategies' mean +- std over seeds as bars, and against seconds and trainable parameters, by metric and data fraction."
+    """Strategies' mean +- std over seeds as bars, and against seconds and trainable parameters, by metric and data fraction.
+
+    Parameters:
+        results: `Comparison.results`: one row per strategy and seed"""
     def __init__(self, results:pd.DataFrame|None=None # `Comparison.results`: one row per strategy and seed
                 ):
         self.results = results
@@ -202,7 +218,10 @@ class ComparisonWidget(FigureWidget):
 
 # %% ../nbs/09a_widgets.ipynb #9eb17031
 class LivePlots(Callback):
-    "Shows training curves and weight drift and redraws them from the learner's recorders after every epoch."
+    """Shows training curves and weight drift and redraws them from the learner's recorders after every epoch.
+
+    Parameters:
+        show: display the widgets when created"""
     order = CurveRecorder.order + 1
     def __init__(self, show:bool=True # display the widgets when created
                 ):
@@ -223,11 +242,14 @@ class LivePlots(Callback):
         if in_real_fit(self.learn): self._redraw(True)
 
 # %% ../nbs/09a_widgets.ipynb #bd195319
-RESULT_TABLES = ('results', 'curves', 'batches', 'hypers', 'drift', 'layer_drift', 'histograms', 'lr_curves', 'lr_suggestions')
+RESULT_TABLES = ('results', 'curves', 'batches', 'hypers', 'drift', 'histograms', 'lr_curves', 'lr_suggestions')  # what `compare(out=...)` writes
 
 def results_tables(folder:Path|str # a results folder written by `ftcv compare` (or `save_comparison`)
                   ) -> dict:
-    "The tables of a results folder: {name: DataFrame} for each `RESULT_TABLES` file present."
+    """The tables of a results folder: {name: DataFrame} for each `RESULT_TABLES` file present.
+
+    Parameters:
+        folder: a results folder written by `ftcv compare` (or `save_comparison`)"""
     folder = Path(folder)
     if not (folder/'results.csv').is_file():
         raise FileNotFoundError(f"{folder} has no results.csv: pass the folder given to `ftcv compare --out`.")
@@ -235,7 +257,10 @@ def results_tables(folder:Path|str # a results folder written by `ftcv compare` 
 
 def open_results(folder:Path|str # a results folder written by `ftcv compare`
                 ) -> W.Tab:
-    "Every widget that the folder's tables can feed, as tabs: comparison, curves, drift, LR finder."
+    """Every widget that the folder's tables can feed, as tabs: comparison, curves, drift, LR finder.
+
+    Parameters:
+        folder: a results folder written by `ftcv compare`"""
     t = results_tables(folder)
     parts = [('comparison', ComparisonWidget(t['results']))]
     if 'curves' in t: parts.append(('curves', CurvesWidget(t['curves'], t.get('batches'), t.get('hypers'))))

@@ -249,9 +249,13 @@ def test_search_takes_the_same_layouts(tmp_path):
     from ftcv.search import _dataset
     data, held = tmp_path/'data', photos(tmp_path/'held-out', n=6, start=30)
     photos(data/'Train', n=12); photos(data/'val', n=6, start=12)
-    man = load_manifest(_dataset(str(data), tmp_path/'out', held))
+    man = load_manifest(_dataset(data, tmp_path/'out', held))
     assert man.split.value_counts().to_dict() == {'train': 36, 'valid': 18, 'test': 18}
-    with pytest.raises(ValueError, match='has its own test split'): _dataset('signs', tmp_path/'out2', held)
+
+def test_search_refuses_a_test_folder_for_the_bundled_data(tmp_path, capsys):
+    held = photos(tmp_path/'held-out', n=6, start=30)
+    code, _, err = cli(capsys, 'search', 'signs', '--test', held, '--out', tmp_path/'out')
+    assert code == 2 and 'the bundled data has its own test split' in err
 
 def test_manifest_saved_in_latin1(tmp_path):
     "A manifest a spreadsheet saved in Latin-1 is named with what to do, not a decoding traceback."
