@@ -30,7 +30,8 @@ from fastai.callback.tracker import TrackerCallback
 from sqlalchemy import exc as sa_exc
 
 from .core import Profile, get_profile, atomic_write, writable_folder, interrupted
-from .data import manifest_dls, data_files, data_fingerprint, folder_manifest
+from .data import manifest_dls, data_files, data_fingerprint
+from .folders import folder_manifest
 from .models import WeightsError, fastai_arch, hub_checkpoints
 from .record import quiet_training
 from .strategies import BN_POLICIES, Param, get_strategy

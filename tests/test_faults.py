@@ -90,7 +90,7 @@ def test_same_seed_same_numbers_across_processes(uninterrupted, folder, tmp_path
 def test_divergence_is_marked_and_the_others_go_on(folder, tmp_path):
     "`full` at an absurd LR diverges in epoch 1: marked with its epoch, its run saved; `head` after it trains normally."
     dataset = tmp_path/'manifest'
-    from ftcv.data import folder_manifest
+    from ftcv.folders import folder_manifest
     folder_manifest(folder, dataset)
     cmp = compare(dataset, strategies=['full', 'head'], seeds=[0], profile=get_profile('smoke', size=32, epochs=2, bs=8),
                   progress=False, out=tmp_path/'out', params={'full': {'lr': 1e10}})

@@ -9,7 +9,8 @@ import pytest
 
 from test_bad_inputs import cli  # exit code, stdout, stderr of `ftcv ARGS` in-process; a traceback fails
 from ftcv.core import FolderLock, get_profile
-from ftcv.data import load_manifest, manifest_dls, folder_manifest
+from ftcv.data import load_manifest, manifest_dls
+from ftcv.folders import folder_manifest
 from ftcv.data import test_dl as split_dl
 from ftcv.compare import compare
 from ftcv.results import finished_runs, DONE
