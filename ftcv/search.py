@@ -34,7 +34,8 @@ from .data import manifest_dls, data_files, data_fingerprint
 from .folders import folder_manifest
 from .models import WeightsError, fastai_arch, hub_checkpoints
 from .record import quiet_training
-from .strategies import BN_POLICIES, Param, get_strategy
+from .schedules import BN_POLICIES
+from .strategies import Param, get_strategy
 from .store import RunStore, optuna_storage, hide_password
 
 # %% ../nbs/11_search.ipynb #13419cad
