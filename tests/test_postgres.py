@@ -33,7 +33,7 @@ def pg_url():
 
 def test_two_workers_one_study(pg_url, tiny, tmp_path):
     n, study = 6, 'two-workers'
-    workers = [subprocess.Popen([sys.executable, '-m', 'ftcv.search', str(tiny), '--strategy', 'head', '--trials', str(n),
+    workers = [subprocess.Popen([sys.executable, '-m', 'ftcv.cli', 'search', str(tiny), '--strategy', 'head', '--trials', str(n),
                                  '--storage', pg_url, '--study', study, '--size', '32', '--epochs', '2', '--profile', 'smoke',
                                  '--pruner', 'median', '--sampler-seed', str(i), '--heartbeat', '5', '--worker', '--out', str(tmp_path)],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'))

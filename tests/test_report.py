@@ -30,7 +30,7 @@ def store_url(tmp_path_factory):
 @pytest.fixture(scope='module')
 def report(store_url, tmp_path_factory):
     out = tmp_path_factory.mktemp('report')
-    r = subprocess.run([sys.executable, '-m', 'ftcv.report', '--storage', store_url, '--out', str(out)], capture_output=True, text=True, timeout=300)
+    r = subprocess.run([sys.executable, '-m', 'ftcv.cli', 'report', '--storage', store_url, '--out', str(out)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert f"wrote {out/'index.html'}" in r.stdout
     return out/'index.html'
@@ -63,7 +63,7 @@ def test_opens_in_headless_chromium(report):
     assert title == 'ftcv report' and n_images >= 7 and drawn == n_images
 
 def test_missing_store(tmp_path):
-    r = subprocess.run([sys.executable, '-m', 'ftcv.report', '--storage', str(tmp_path/'typo.db'), '--out', str(tmp_path)],
+    r = subprocess.run([sys.executable, '-m', 'ftcv.cli', 'report', '--storage', str(tmp_path/'typo.db'), '--out', str(tmp_path)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 1 and 'does not exist' in r.stderr and 'Traceback' not in r.stderr
     assert not (tmp_path/'typo.db').exists()

@@ -9,7 +9,7 @@ from ftcv.store import RunStore, optuna_storage
 
 
 def search_args(data, url, study, trials, *more):
-    return [sys.executable, '-m', 'ftcv.search', str(data), '--strategy', 'head', '--trials', str(trials), '--storage', url,
+    return [sys.executable, '-m', 'ftcv.cli', 'search', str(data), '--strategy', 'head', '--trials', str(trials), '--storage', url,
             '--study', study, '--size', '32', '--epochs', '2', '--profile', 'smoke', *more]
 
 def states(url, study):
@@ -52,13 +52,13 @@ def test_killed_worker_then_resume(tiny, tmp_path):
     (('--space', '/no/space.toml'), 1, 'Search space file /no/space.toml does not exist'),
 ])
 def test_bad_arguments(args, code, message, tmp_path):
-    r = subprocess.run([sys.executable, '-m', 'ftcv.search', '--profile', 'smoke', '--out', str(tmp_path/'o'), *args],
+    r = subprocess.run([sys.executable, '-m', 'ftcv.cli', 'search', '--profile', 'smoke', '--out', str(tmp_path/'o'), *args],
                        capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert r.returncode == code, (r.returncode, r.stderr)
     assert message in r.stderr and 'Traceback' not in r.stderr
 
 def test_bad_space_file(tmp_path):
     (tmp_path/'space.toml').write_text('[nuisance]\nwarp = {low = 1, high = 2}\n')
-    r = subprocess.run([sys.executable, '-m', 'ftcv.search', '--space', str(tmp_path/'space.toml'), '--profile', 'smoke', '--out', str(tmp_path/'o'),
+    r = subprocess.run([sys.executable, '-m', 'ftcv.cli', 'search', '--space', str(tmp_path/'space.toml'), '--profile', 'smoke', '--out', str(tmp_path/'o'),
                         '--storage', f'{tmp_path}/s.db'], capture_output=True, text=True, timeout=300)
     assert r.returncode == 1 and "Parameter 'warp' in [nuisance]" in r.stderr and 'Traceback' not in r.stderr
