@@ -73,7 +73,9 @@ def _anchor(frag:str) -> str:
 def _link(url:str, page:str, pages:dict) -> str:
     "Point links at this site: nbdev's absolute doc links and links to notebooks or .md pages become relative."
     target, _, frag = url.partition('#')
-    if target.startswith(SITE_URL): target = target[len(SITE_URL):] or 'index.html'
+    if target.startswith(SITE_URL):
+        target = target[len(SITE_URL):] or 'index.html'
+        target = pages.get('_nbdev', {}).get(target, target)  # nbdev's page name -> the page it became here
     elif urlparse(target).scheme or target.startswith(('/', 'mailto:')): return url
     elif target.endswith(('.ipynb', '.md', '.qmd')):
         src = os.path.normpath(os.path.join(os.path.dirname(pages['_src'].get(page, page)), target))
@@ -170,6 +172,12 @@ def _pages(nbs:Path) -> list:
         return not any(part.startswith(('_', '.')) for part in rel.parts) and rel.name != 'README.md'
     return sorted((p for p in nbs.rglob('*') if p.suffix in ('.ipynb', '.md') and keep(p)), key=lambda p: p.relative_to(nbs).as_posix())
 
+SPHINX_PAGES = ('search.html', 'genindex.html', 'py-modindex.html')  # pages Sphinx writes itself: no notebook may take their names
+
+def pages_of(html:dict, out:str) -> str:
+    "The sources already mapped to page `out`, or the Sphinx page it is."
+    return ', '.join(k for k, v in html.items() if v == out) or f'Sphinx\'s own {out}'
+
 def _out_name(rel:Path, proc:Path) -> str:
     "The page's html path: nbdev's `output-file` (e.g. compare.html) or the file name."
     if rel.suffix == '.ipynb':
@@ -179,9 +187,15 @@ def _out_name(rel:Path, proc:Path) -> str:
 
 def write_source(nbs:Path, proc:Path, src:Path) -> dict:
     "Write the Sphinx source folder from `proc`; return {section: [docnames]}."
-    files = [p.relative_to(nbs) for p in _pages(nbs)]
-    html = {rel.as_posix(): _out_name(rel, proc/rel) for rel in files if (proc/rel).exists()}
-    pages = {'_html': html, '_src': {v: k for k, v in html.items()}}
+    files = [p.relative_to(nbs) for p in _pages(nbs) if (proc/p.relative_to(nbs)).exists()]
+    html, nbdev_names = {}, {}
+    for rel in files:  # every source gets its own page: a name Sphinx uses, or one taken already, falls back to the file name
+        out = wanted = _out_name(rel, proc/rel)
+        if out in SPHINX_PAGES or out in html.values(): out = rel.with_suffix('.html').as_posix()
+        if out in SPHINX_PAGES or out in html.values(): raise ValueError(f"{rel} and {pages_of(html, out)} would both be {out}: rename one")
+        html[rel.as_posix()] = out
+        nbdev_names.setdefault(wanted, out)  # nbdev's doc links name the first page that wanted a name (the module's notebook)
+    pages = {'_html': html, '_src': {v: k for k, v in html.items()}, '_nbdev': nbdev_names}
     toc = {s: [] for s in SECTIONS}
     for rel_s, out in html.items():
         rel = Path(rel_s)

@@ -4,7 +4,8 @@ widgets page and the first lesson, checking content, images, the saved widget fi
 and that no request leaves 127.0.0.1. Set FTCV_DOCS_SITE to a built site folder to test it without rebuilding."""
 import os, subprocess, sys, time, urllib.error, urllib.request
 from pathlib import Path
-from urllib.parse import urldefrag, urljoin, urlparse
+from urllib.parse import urldefrag, urljoin, urlparse, unquote
+import re
 
 import pytest
 from conftest import ROOT, CHROMIUM, CHROMIUM_ARGS, require_chromium, free_port
@@ -48,6 +49,31 @@ def _lesson(site:Path) -> list:
     after = html[html.index('Lessons'):]
     m = re.search(r'href="([^"#]+\.html)"', after)
     return [m.group(1)] if m else []
+
+def test_every_source_has_its_own_page(site):
+    "No page name collides: 11_search is not hidden by Sphinx's search page, the forgetting API and lesson 10 are two pages."
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('docs_build', ROOT/'docs'/'build.py')
+    build = importlib.util.module_from_spec(spec); spec.loader.exec_module(build)
+    sources = build._pages(ROOT/'nbs')
+    html = [p for p in site.rglob('*.html') if not {'_static', '_sources'} & set(p.parts) and p.name not in ('genindex.html', 'search.html')]
+    assert len(html) == len(sources), (len(html), len(sources))
+    assert (site/'11_search.html').exists() and 'def run_search(' in re.sub(r'<[^>]+>', '', (site/'11_search.html').read_text(encoding='utf-8'))
+    assert (site/'forgetting.html').exists() and (site/'29_forgetting.html').exists()
+
+def test_no_dead_links_or_anchors(site):
+    "Every link between the site's pages leads to a page that exists, and every #anchor to an id on it."
+    pages = [p for p in site.rglob('*.html') if not {'_static', '_sources'} & set(p.parts)]
+    ids = {p.resolve(): set(re.findall(r'\sid="([^"]+)"', p.read_text(encoding='utf-8'))) for p in pages}
+    dead = []
+    for p in pages:
+        for href in re.findall(r'href="([^"]+)"', p.read_text(encoding='utf-8')):
+            if re.match(r'[a-z]+:', href) or href == '#' or '_sources' in href or '_static' in href: continue
+            url, frag = urldefrag(href)
+            target = (p.parent/unquote(urlparse(url).path)).resolve() if url else p.resolve()
+            if not target.exists(): dead.append(f"{p.name}: {href} (no page)")
+            elif frag and target in ids and unquote(frag) not in ids[target]: dead.append(f"{p.name}: {href} (no anchor)")
+    assert not dead, dead
 
 def test_site_pages(site):
     "Every reference notebook became a page with its API entries, and the search index exists."
