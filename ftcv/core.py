@@ -39,7 +39,6 @@ DATASETS = {'signs': 'sign-language digits 0-9 (Mavi 2020), 2,062 photos of hand
             'cifar10': 'CIFAR-10 subset (Krizhevsky 2009), 500 train + 100 test images per class, 32x32'}
 STRATEGY_NAMES = ('head', 'probe', 'last_layer', 'full', 'discriminative', 'gradual', 'lpft', 'scratch', 'fastai_default')
 PRUNER_NAMES = ('hyperband', 'median', 'none')  # Optuna pruners `ftcv search` offers (built in `ftcv.search.PRUNERS`)
-PRUNER_NAMES = ('hyperband', 'median', 'none')  # Optuna pruners `ftcv search` offers (built in `ftcv.search.PRUNERS`)
 DEFAULT_STORAGE = 'sqlite:///ftcv.db'  # the store `ftcv compare`, `search` and `report` use unless told otherwise
 
 # %% ../nbs/00_core.ipynb #a49415a8

@@ -19,18 +19,18 @@ def _comments(source:str) -> dict:
     tokens = tokenize.generate_tokens(io.StringIO(source).readline)
     return {t.start[0]: t.string.lstrip('#').strip() for t in tokens if t.type == tokenize.COMMENT}
 
-def _documented(node:ast.AST, comments:dict) -> list:
-    "(name, comment) of each parameter (a class: of `__init__`, or a dataclass's fields) with a comment on its line."
+def _documented(node:ast.AST, comments:dict) -> tuple:
+    "`(title, [(name, comment)])` of each parameter (a class: of `__init__`, or a dataclass's fields) with a comment on its line."
     if isinstance(node, ast.ClassDef):
         init = next((b for b in node.body if isinstance(b, ast.FunctionDef) and b.name == '__init__'), None)
         if init is None:
-            return [(b.target.id, comments[b.lineno]) for b in node.body
-                    if isinstance(b, ast.AnnAssign) and isinstance(b.target, ast.Name) and b.lineno in comments]
+            return 'Fields', [(b.target.id, comments[b.lineno]) for b in node.body
+                              if isinstance(b, ast.AnnAssign) and isinstance(b.target, ast.Name) and b.lineno in comments]
         node = init
     a = node.args
     params = [*a.posonlyargs, *a.args, *([a.vararg] if a.vararg else []), *a.kwonlyargs, *([a.kwarg] if a.kwarg else [])]
     last = {p.lineno: p.arg for p in params}  # a comment belongs to the last parameter on its line
-    return [(name, comments[line]) for line, name in last.items() if name != 'self' and line in comments]
+    return 'Parameters', [(name, comments[line]) for line, name in last.items() if name != 'self' and line in comments]
 
 def _with_params(source:str) -> str:
     "`source` with a Parameters section appended to the docstring of each top-level function and class that documents its parameters."
@@ -45,9 +45,8 @@ def _with_params(source:str) -> str:
         if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) or not node.body: continue
         doc = node.body[0]
         if not (isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str)): continue
-        params = _documented(node, comments)
+        title, params = _documented(node, comments)
         if not params: continue
-        title = 'Fields' if isinstance(node, ast.ClassDef) and not any(isinstance(b, ast.FunctionDef) and b.name == '__init__' for b in node.body) else 'Parameters'
         indent = ' ' * doc.col_offset
         text = inspect.cleandoc(doc.value.value) + f'\n\n{title}:\n' + '\n'.join(f'    {n}: {c}' for n, c in params)
         text = '\n'.join((indent + l if l and i else l) for i, l in enumerate(text.replace('\\', '\\\\').replace('"', '\\"').split('\n')))
