@@ -30,7 +30,7 @@ from fastprogress.fastprogress import master_bar
 from .core import Profile, get_profile, atomic_write, FolderLock, UsageError, interrupted
 from .data import (manifest_dls, subset_manifest, dataset_root, load_manifest, check_splits, data_files, read_manifest_csv, data_fingerprint,
                        data_changes)
-from .folders import folder_manifest, skipped_images
+from .folders import command_dataset, skipped_images
 from .models import fastai_arch, pretrained_model, WeightsError, resolve_class_map, CIFAR10_TO_IMAGENET
 from .strategies import STRATEGIES, get_strategy, Run
 from .record import quiet_training, in_real_fit, DivergenceGuard
@@ -342,8 +342,7 @@ def compare_command(args # parsed by `ftcv.cli.parser()` for `ftcv compare`
 def _run_compare(args, prof:Profile) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
-        dataset = ('signs' if args.data_dir is None else args.data_dir if isinstance(args.data_dir, str) else
-                   folder_manifest(args.data_dir, args.out, test=args.test, keep=args.resume))
+        dataset = command_dataset(args.data_dir, args.out, args.test, keep=args.resume)
     for w in caught: print(f"ftcv compare: {w.message}", file=sys.stderr)
     seeds = args.seeds or prof.n_seeds
     print(f"ftcv compare: {len(args.strategies)} strategies x {seeds} seeds, {args.arch}, profile {prof.name} ({prof.size} px, batch {prof.bs}, {f'{prof.per_class} training images per class' if prof.per_class else 'all training images'}), "

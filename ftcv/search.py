@@ -31,7 +31,7 @@ from sqlalchemy import exc as sa_exc
 
 from .core import Profile, get_profile, atomic_write, writable_folder, interrupted
 from .data import manifest_dls, data_files, data_fingerprint
-from .folders import folder_manifest
+from .folders import command_dataset
 from .models import WeightsError, fastai_arch, hub_checkpoints
 from .record import quiet_training
 from .schedules import BN_POLICIES
@@ -447,11 +447,6 @@ def _weights_ready(arch:str):
     try: fastai_arch(arch)
     except OSError as e: raise ValueError(f"Cannot place the weights of {arch} in {hub}: {e.strerror or e}. Set TORCH_HOME to a writable folder.") from e
 
-def _dataset(data_dir:str|Path|None, out:Path, test:Path|None=None):
-    "The dataset: a bundled name (None: signs), or `out` with the manifest of the folder `data_dir` (never of other data)."
-    if data_dir is None or isinstance(data_dir, str): return data_dir or 'signs'
-    return folder_manifest(data_dir, out, test=test, keep=True)
-
 def search_command(args # parsed by `ftcv.cli.parser()` for `ftcv search`
                   ) -> int:
     """`ftcv search`: run (or join) a study, then print and save its summary; the exit status.
@@ -462,7 +457,7 @@ def search_command(args # parsed by `ftcv.cli.parser()` for `ftcv search`
         prof = get_profile(args.profile, **{k: v for k, v in dict(size=args.size, epochs=args.epochs).items() if v})
         space = load_space(args.space, args.strategy) if args.space else default_space(args.strategy)
         _weights_ready(space.fixed.get('arch', args.arch))
-        dataset = _dataset(args.data_dir, args.out, args.test)
+        dataset = command_dataset(args.data_dir, args.out, args.test, keep=True)  # a joining worker keeps the manifest its study was made on
         store = RunStore(args.storage, foreign=args.allow_other_tables)
         optuna.logging.set_verbosity(optuna.logging.ERROR)  # Optuna logs a failed (or interrupted) trial with its traceback: one line below says it
         study = run_search(dataset, space, args.trials, store.url, args.study, args.arch, args.seed, prof,

@@ -247,10 +247,10 @@ def test_profile_from_the_environment_named(tmp_path, capsys, monkeypatch):
 
 def test_search_takes_the_same_layouts(tmp_path):
     "ftcv search reads data the way compare does: split folders in any spelling, fastai's train/ + valid/ with --test DIR."
-    from ftcv.search import _dataset
+    from ftcv.folders import command_dataset
     data, held = tmp_path/'data', photos(tmp_path/'held-out', n=6, start=30)
     photos(data/'Train', n=12); photos(data/'val', n=6, start=12)
-    man = load_manifest(_dataset(data, tmp_path/'out', held))
+    man = load_manifest(command_dataset(data, tmp_path/'out', held, keep=True))
     assert man.split.value_counts().to_dict() == {'train': 36, 'valid': 18, 'test': 18}
 
 def test_search_refuses_a_test_folder_for_the_bundled_data(tmp_path, capsys):

@@ -10,7 +10,8 @@ from ftcv.core import get_profile
 from ftcv.data import load_manifest, data_fingerprint
 from ftcv.store import RunStore, StoreError, LOCK_WAIT, optuna_storage, hide_password
 from ftcv.results import Comparison, record_comparison
-from ftcv.search import run_search, load_space, default_space, data_key, _dataset
+from ftcv.search import run_search, load_space, default_space, data_key
+from ftcv.folders import command_dataset
 from ftcv.report import build_report
 from ftcv.cli import main
 import ftcv.search
@@ -117,9 +118,9 @@ def test_out_manifest_of_other_data_kept(tmp_path):
             (d/Path(r.path).name).write_bytes(Path(r.path).read_bytes())
         folders.append(tmp_path/name)
     out = tmp_path/'out'
-    _dataset(folders[0], out)
+    command_dataset(folders[0], out, keep=True)
     before = (out/'manifest.csv').read_text()
-    with pytest.raises((ValueError, FileExistsError), match='not those of|other data'): _dataset(folders[1], out)
+    with pytest.raises((ValueError, FileExistsError), match='not those of|other data'): command_dataset(folders[1], out, keep=True)
     assert (out/'manifest.csv').read_text() == before
 
 # 3. a store URL naming another application's database got ftcv's and Optuna's tables; report created a store
