@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT/'docs'
 SITE_URL = 'https://ftcv.github.io/ftcv/'  # nbdev's doc_host + doc_baseurl: show_doc links point here
-SECTIONS = ('Reference', 'Lessons', 'Guides')
+SECTIONS = ('Lessons', 'Reference', 'Guides')  # the sidebar's order: a learner starts with lesson 1
 SKIPPED = []  # cells nbdev-docs would run that this build does not (see `_do_eval`)
 
 # ---------- step 1: nbdev's processed notebooks ----------
@@ -79,6 +79,7 @@ def _link(url:str, page:str, pages:dict) -> str:
     elif urlparse(target).scheme or target.startswith(('/', 'mailto:')): return url
     elif target.endswith(('.ipynb', '.md', '.qmd')):
         src = os.path.normpath(os.path.join(os.path.dirname(pages['_src'].get(page, page)), target))
+        if src not in pages['_html'] and target.startswith('nbs/'): src = os.path.normpath(target[len('nbs/'):])  # the README's links, from the repository root
         target = pages['_html'].get(src, target)
     else: return url
     if target.endswith(('.ipynb', '.md', '.qmd')): target = pages['_html'].get(target, target)
@@ -127,6 +128,59 @@ def _front(nb:dict) -> dict:
         if c['cell_type'] == 'raw' and src.startswith('---'): return yaml.safe_load(src.strip('-\n')) or {}
     return {}
 
+WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json'
+
+def _widget_note() -> dict:
+    "A note shown above each saved widget view: without a kernel its controls cannot redraw."
+    return dict(cell_type='markdown', metadata={}, source=(
+        '```{note}\nA saved view of a widget, as the cell below left it. Its controls need a running Python kernel to '
+        'redraw the figure: open the notebook in Jupyter (or Voila) to use them. On this page they change nothing.\n```'))
+
+_SHOW_DOC = re.compile(r'^### (?P<name>[\w.]+)\n\n```python\ndef (?P<def>\w+)\(', re.M)
+_WRAP = 88  # columns of a signature line on the page; longer parameter comments wrap under themselves
+
+def _kind(name:str, module:str|None) -> str:
+    "'class', 'property' or 'def' for a show_doc entry `name` (e.g. `DriftRecorder` or `DriftRecorder.histograms`) of `module`."
+    import importlib, inspect
+    if not module: return 'def'
+    try: obj = importlib.import_module(module)
+    except ImportError: return 'def'
+    *owner, attr = name.split('.')
+    for part in owner: obj = getattr(obj, part, None)
+    if obj is None: return 'def'
+    member = inspect.getattr_static(obj, attr, None)
+    if isinstance(member, property): return 'property'
+    return 'class' if inspect.isclass(getattr(obj, attr, None)) else 'def'
+
+def _wrap_line(line:str) -> list:
+    "A signature line longer than `_WRAP` with a `# comment`: the comment continues on lines aligned under its `#`."
+    import textwrap
+    code, sep, comment = line.partition(' # ')
+    if len(line) <= _WRAP or not sep: return [line]
+    col = len(code) + 1
+    if col > _WRAP - 30: return [code, *[' ' * 8 + '# ' + l for l in textwrap.wrap(comment, _WRAP - 10)]]
+    first, *rest = textwrap.wrap(comment, _WRAP - col - 2)
+    return [f'{code} # {first}', *[' ' * col + '# ' + l for l in rest]]
+
+def tidy_signature(md:str) -> str:
+    """A show_doc entry as a reader wants it: `class`/`@property` instead of `def` for classes and properties, no
+    `__main__.` (nbdev runs the notebook as `__main__`), no `NoneType` for an unannotated `=None`, long comments wrapped."""
+    m_src = re.search(r'ftcv/blob/\w+/(ftcv/[\w/]+)\.py', md)
+    module = m_src.group(1).replace('/', '.') if m_src else None
+    md = md.replace('__main__.', '').replace(':NoneType=None', '=None')
+    def fix(m):
+        kind = _kind(m['name'], module)
+        if kind == 'class': return m.group(0).replace(f"def {m['def']}(", f"class {m['def']}(")
+        if kind == 'property': return m.group(0).replace(f"def {m['def']}(", f"@property\ndef {m['def']}(")
+        return m.group(0)
+    md = _SHOW_DOC.sub(fix, md)
+    md = re.sub(r'^(class \w+\((?:.|\n)*?\))->None:$', r'\1:', md, flags=re.M)  # a class's call returns the instance
+    out, in_code = [], False
+    for line in md.split('\n'):
+        if line.startswith('```'): in_code = not in_code
+        out += _wrap_line(line) if in_code else [line]
+    return '\n'.join(out)
+
 def convert_nb(nb:dict, page:str, pages:dict) -> dict:
     "A processed notebook as myst-nb reads it: title cell back, Quarto options as tags, nbdev-only fields dropped."
     fm, cells = _front(nb), []
@@ -145,7 +199,8 @@ def convert_nb(nb:dict, page:str, pages:dict) -> dict:
             for o in c.get('outputs', []):
                 md = o.get('data', {}).get('text/markdown')
                 # show_doc output opens with a `---` rule, which docutils rejects inside a cell's output
-                if md is not None: o['data']['text/markdown'] = convert_md(re.sub(r'\A\s*---\s*\n', '', ''.join(md)), page, pages)
+                if md is not None: o['data']['text/markdown'] = tidy_signature(convert_md(re.sub(r'\A\s*---\s*\n', '', ''.join(md)), page, pages))
+            if any(WIDGET_VIEW in o.get('data', {}) for o in c.get('outputs', [])): cells.append(_widget_note())
         if c['cell_type'] == 'code' and not c['source'].strip() and not c.get('outputs'): continue
         cells.append(c)
     nb['cells'] = cells

@@ -10,6 +10,11 @@ extensions = ['myst_nb']
 # Notebooks are shown as committed (outputs, figures, saved widget state): never executed by the docs build.
 nb_execution_mode = 'off'
 nb_merge_streams = True
+# Markdown outputs (e.g. `display(Markdown(df.to_markdown()))`) are parsed as MyST, so their GFM tables become tables.
+nb_render_markdown_format = 'myst'
+# `$...$` and `$$...$$` in notebooks are maths, typeset by the MathJax vendored in _static/mathjax (no CDN).
+myst_enable_extensions = ['dollarmath']
+mathjax_path = 'mathjax/tex-svg-full.js'
 # Links were made local (or left absolute) by build.py: emit them as written instead of resolving them as references.
 myst_all_links_external = True
 myst_heading_anchors = 3

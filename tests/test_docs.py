@@ -41,14 +41,24 @@ def base_url(site):
         yield url
     finally: proc.terminate(); proc.wait(10)
 
-def _lesson(site:Path) -> list:
-    "The first page of the Lessons section of the sidebar, if there is one."
+def _sidebar(site:Path) -> dict:
+    "The sidebar of the home page: {caption: [(href, title), ...]} in order."
     html = (site/'index.html').read_text(encoding='utf-8')
-    if 'Lessons</span>' not in html and '>Lessons<' not in html: return []
-    import re
-    after = html[html.index('Lessons'):]
-    m = re.search(r'href="([^"#]+\.html)"', after)
-    return [m.group(1)] if m else []
+    nav = html[html.index('bd-docs-nav'):]
+    nav = nav[:nav.index('</nav>')]
+    parts = re.split(r'<span class="caption-text">([^<]+)</span>', nav)
+    return {cap: re.findall(r'<a class="reference internal" href="([^"#]+)">([^<]+)</a>', body) for cap, body in zip(parts[1::2], parts[2::2])}
+
+def _next(page:Path) -> str|None:
+    "Where the page's 'next' link leads."
+    m = re.search(r'class="right-next"\s+href="([^"]+)"', page.read_text(encoding='utf-8'))
+    return m.group(1) if m else None
+
+def _text(html:str) -> str:
+    "What a reader sees as running text: no code blocks, scripts, styles or typeset maths."
+    for tag in ('pre', 'script', 'style', 'code'): html = re.sub(rf'<{tag}\b.*?</{tag}>', ' ', html, flags=re.S)
+    html = re.sub(r'<(span|div) class="math[^"]*">.*?</\1>', ' ', html, flags=re.S)
+    return re.sub(r'<[^>]+>', ' ', html)
 
 def test_every_source_has_its_own_page(site):
     "No page name collides: 11_search is not hidden by Sphinx's search page, the forgetting API and lesson 10 are two pages."
@@ -75,6 +85,38 @@ def test_no_dead_links_or_anchors(site):
             elif frag and target in ids and unquote(frag) not in ids[target]: dead.append(f"{p.name}: {href} (no anchor)")
     assert not dead, dead
 
+def test_lessons_first_in_order(site):
+    "The sidebar starts with the lessons, each titled 'Lesson N: ...' in order; next-links run home -> lesson 1 -> ... -> lesson N."
+    bar = _sidebar(site)
+    assert list(bar)[0] == 'Lessons', list(bar)
+    lessons = bar['Lessons']
+    n_lessons = len([p for p in (ROOT/'nbs').glob('[0-9]*.ipynb') if '#| default_exp' not in p.read_text(encoding='utf-8')])
+    assert len(lessons) == n_lessons, lessons
+    for i, (href, title) in enumerate(lessons, 1): assert title.startswith(f'Lesson {i}: '), (i, title)
+    chain = ['index.html'] + [h for h, _ in lessons]
+    for page, nxt in zip(chain, chain[1:]): assert _next(site/page) == nxt, (page, _next(site/page), nxt)
+    home = (site/'index.html').read_text(encoding='utf-8')
+    body = home[home.index('<article'):home.index('</article>')]
+    assert {h for h, _ in lessons} <= set(re.findall(r'href="([^"#]+)"', body)), 'the home page links every lesson'
+
+def test_tables_and_maths_render(site):
+    "No page shows a markdown table's raw pipes or raw `$...$`; the pages that have them show tables and typeset maths."
+    raw = []
+    for p in site.rglob('*.html'):
+        if {'_static', '_sources'} & set(p.parts): continue
+        text = _text(p.read_text(encoding='utf-8'))
+        raw += [f'{p.name}: table {m!r}' for m in re.findall(r'\|\s*:?-{3,}:?\s*\|', text)]
+        raw += [f'{p.name}: maths {m!r}' for m in re.findall(r'\$[^\s$][^$\n]{0,160}?\$', text)]
+    assert not raw, raw
+    lessons = dict((t.split(':')[0], h) for h, t in _sidebar(site)['Lessons'])
+    assert '<table' in _text_tables(site/lessons['Lesson 8']), 'lesson 8 decision table'
+    assert 'class="math' in (site/lessons['Lesson 9']).read_text(encoding='utf-8')
+    assert 'mathjax/tex-svg-full.js' in (site/lessons['Lesson 9']).read_text(encoding='utf-8'), 'MathJax from the site itself'
+
+def _text_tables(page:Path) -> str:
+    "The page without code blocks, where a markdown output's table must have become an HTML table."
+    return re.sub(r'<pre\b.*?</pre>', ' ', page.read_text(encoding='utf-8'), flags=re.S)
+
 def test_site_pages(site):
     "Every reference notebook became a page with its API entries, and the search index exists."
     for page in ['index.html', 'compare.html', 'widgets.html', 'search.html', 'searchindex.js']: assert (site/page).exists(), page
@@ -82,7 +124,11 @@ def test_site_pages(site):
     import re
     assert 'id="compare"' in html and 'def compare(' in re.sub(r'<[^>]+>', '', html)  # show_doc output of `compare`
     assert 'https://ftcv.github.io' not in html, 'show_doc links should point into this site'
-    assert 'application/vnd.jupyter.widget-state+json' in (site/'widgets.html').read_text(encoding='utf-8')
+    widgets = (site/'widgets.html').read_text(encoding='utf-8')
+    assert 'application/vnd.jupyter.widget-state+json' in widgets
+    assert widgets.count('need a running Python kernel') == widgets.count('application/vnd.jupyter.widget-view+json') > 0, 'a note above each saved view'
+    assert 'class DriftRecorder(' in re.sub(r'<[^>]+>', '', (site/'record.html').read_text(encoding='utf-8')), 'classes shown as classes'
+    assert not [p.name for p in site.glob('*.html') if '__main__.' in p.read_text(encoding='utf-8')], 'types named without __main__'
 
 def _check_page(page, url:str, name:str, outside:list, errors:list) -> dict:
     "Open `url`, screenshot it and return what the checks need."
@@ -106,7 +152,8 @@ def test_docs_in_chromium(site, base_url):
         if urlparse(r.request.url).hostname == '127.0.0.1': return r.continue_()
         outside.append(r.request.url); r.abort()
     pages = {'home': 'index.html', 'api-compare': 'compare.html', 'widgets': 'widgets.html'}
-    pages.update({f'lesson-{Path(p).stem}': p for p in _lesson(site)})
+    lessons = _sidebar(site)['Lessons']
+    pages.update({f'lesson-{i}': lessons[i - 1][0] for i in (1, 6, 8)})
     seen = {}
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
