@@ -293,48 +293,75 @@ def layer_moved_most(histograms:pd.DataFrame # `DriftRecorder.histograms` rows o
         return np.abs(last['count'].values - first['count'].values).sum() / max(first['count'].sum(), 1)
     return h.groupby(['label', 'layer'], sort=False).apply(change, include_groups=False).groupby('layer', sort=False).sum().idxmax()
 
-def layer_title(h:pd.DataFrame, # histogram rows of one layer
+def layer_title(h:pd.DataFrame, # histogram rows of one layer (one or more runs)
                 layer:str # its module path
                ) -> str:
-    """'group: layer (kind)' when the rows say the layer's group and module type, else the module path.
+    """The layer by its role in its group and its module type, 'stage3 block 2, layer 1 (Conv2d)'; 'group: layer (kind)'
+    from tables recorded before the `role` column; else the module path. Runs that place it differently are joined by ' / '.
 
     Parameters:
-        h: histogram rows of one layer
+        h: histogram rows of one layer (one or more runs)
         layer: its module path"""
-    row = h.iloc[0]
-    return f"{row.group}: {layer} ({row.kind})" if 'group' in h and 'kind' in h and isinstance(row.get('group'), str) else layer
+    def where(r):
+        if isinstance(r.get('role'), str): return r['role']
+        return f"{r['group']}: {layer}" if isinstance(r.get('group'), str) else layer
+    by_kind = {}
+    for r in h[[c for c in ('role', 'group', 'kind') if c in h]].drop_duplicates().to_dict('records'):
+        by_kind.setdefault(r.get('kind') if isinstance(r.get('kind'), str) else None, {})[where(r)] = None
+    return ' / '.join(' / '.join(ws) + (f' ({k})' if k else '') for k, ws in by_kind.items()) or layer
 
-def histogram_figure(histograms:pd.DataFrame, # `DriftRecorder.histograms` rows (run, epoch, layer, group, kind, bin_left, bin_right, count)
+def _shown_epoch(g:pd.DataFrame, epoch:float) -> tuple:
+    "The latest record of one run's rows at or before `epoch` (None if none), and its panel title's epoch line."
+    before = g.epoch[g.epoch <= epoch]
+    if before.empty: return None, f'nothing recorded by epoch {epoch:g}'
+    shown = before.max()
+    note = '' if shown == epoch else ' (its last)' if shown == g.epoch.max() else f' (latest by {epoch:g})'
+    return shown, f'epoch {shown:g}{note}'
+
+def histogram_figure(histograms:pd.DataFrame, # `DriftRecorder.histograms` rows (run, epoch, layer, group, role, kind, bin_left, bin_right, count)
                      layer:str|None=None, # layer name (default: the recorded layer that moved most)
-                     epoch:float|None=None, # record point (default the last)
-                     runs:list|None=None # run labels, one panel each (default all)
+                     epoch:float|None=None, # record point (default the last of any run)
+                     runs:list|None=None, # run labels, one panel each (default all runs that have the layer)
+                     ncols:int=4 # panels per row
                     ) -> plt.Figure:
-    """A layer's weight histogram at `epoch` against its pretrained histogram, one panel per run.
+    """A layer's weight histogram against its pretrained (or initial) one, one panel per run; each run shows its latest
+    record at or before `epoch`, which the panel's title names (runs of different lengths stay comparable).
 
     Parameters:
-        histograms: `DriftRecorder.histograms` rows (run, epoch, layer, group, kind, bin_left, bin_right, count)
+        histograms: `DriftRecorder.histograms` rows (run, epoch, layer, group, role, kind, bin_left, bin_right, count)
         layer: layer name (default: the recorded layer that moved most)
-        epoch: record point (default the last)
-        runs: run labels, one panel each (default all)"""
+        epoch: record point (default the last of any run)
+        runs: run labels, one panel each (default all runs that have the layer)
+        ncols: panels per row"""
     h = _with_labels(histograms, runs, 'weight histograms')
     layer = layer or layer_moved_most(h)
     if layer not in set(h.layer): raise ValueError(f"No histogram of layer {layer!r}: recorded layers are {sorted(set(h.layer))}.")
     h = h[h.layer == layer]
+    labels = list(runs) if runs is not None else list(dict.fromkeys(h.label))
     epoch = h.epoch.max() if epoch is None else epoch
-    if epoch not in set(h.epoch): raise ValueError(f"No histogram at epoch {epoch}: recorded epochs are {sorted(set(h.epoch))}.")
-    labels = list(dict.fromkeys(h.label))
-    fig, axs = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.4), squeeze=False, sharey=True)
-    for ax, label in zip(axs[0], labels):
+    if not (h.epoch <= epoch).any(): raise ValueError(f"No histogram at or before epoch {epoch:g}: recorded epochs are {sorted(set(h.epoch))}.")
+    ncols = min(ncols, len(labels))
+    nrows = -(-len(labels) // ncols)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.1 * nrows + 0.7), squeeze=False, sharey=True, layout='constrained')
+    starts = set()
+    for ax, label in zip(axs.flat, labels):
         g = h[h.label == label]
-        last = epoch if epoch in set(g.epoch) else g.epoch.max()  # a run with fewer epochs shows its last one
-        start = 'initial (random head)' if 'group' in g and (g.group == 'head').all() else 'pretrained'
-        for e, style in ((g.epoch.min(), dict(color='grey', alpha=0.5, label=start)), (last, dict(color='tab:blue', label=f'epoch {last:g}'))):
+        shown, when = _shown_epoch(g, epoch) if len(g) else (None, 'this layer was not recorded')
+        ax.set(title=f'{label}\n{when}', xlabel='weight')
+        if shown is None:
+            ax.text(0.5, 0.5, 'no histogram', ha='center', va='center', transform=ax.transAxes, color='grey'); ax.set_axis_off(); continue
+        starts.add('initial (random head)' if 'group' in g and (g.group == 'head').all() else 'pretrained')
+        for e, style in ((g.epoch.min(), dict(color='grey', alpha=0.5)), (shown, dict(color='tab:blue'))):
             b = g[g.epoch == e]
-            ax.stairs(b['count'].values, np.r_[b.bin_left.values, b.bin_right.values[-1:]], fill=e != last, **style)
-        ax.set(title=label, xlabel='weight', yscale='log'); ax.legend(fontsize=8)
-    axs[0, 0].set_ylabel('count')
-    fig.suptitle(f"weights of {layer_title(h, layer)}")
-    fig.tight_layout()
+            ax.stairs(b['count'].values, np.r_[b.bin_left.values, b.bin_right.values[-1:]], fill=e != shown, label=f'epoch {e:g}', **style)
+        if g['count'].sum() > 0: ax.set_yscale('log')  # no finite weight at all (a diverged run): a linear axis of zeros
+    for ax in axs.flat[len(labels):]: ax.set_visible(False)
+    for row in axs: row[0].set_ylabel('count')
+    fig.suptitle(f"weights of {layer_title(h[h.label.isin(labels)], layer)}")
+    if starts:  # one legend for every panel, below them: none covers a histogram
+        fig.legend(handles=[plt.Rectangle((0, 0), 1, 1, color='grey', alpha=0.5, label='first record: ' + ' or '.join(sorted(starts))),
+                            plt.Line2D([], [], color='tab:blue', label="at the epoch in the panel's title")],
+                   loc='outside lower center', ncols=2, fontsize=8, frameon=False)
     return fig
 
 # %% ../nbs/07_figures.ipynb #606e20d1
