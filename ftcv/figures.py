@@ -342,7 +342,8 @@ def histogram_figure(histograms:pd.DataFrame, # `DriftRecorder.histograms` rows 
     if not (h.epoch <= epoch).any(): raise ValueError(f"No histogram at or before epoch {epoch:g}: recorded epochs are {sorted(set(h.epoch))}.")
     ncols = min(ncols, len(labels))
     nrows = -(-len(labels) // ncols)
-    fig, axs = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.1 * nrows + 0.7), squeeze=False, sharey=True, layout='constrained')
+    top = max(float(h['count'].max()), 1) * 1.5
+    fig, axs = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.1 * nrows + 0.7), squeeze=False, layout='constrained')
     starts = set()
     for ax, label in zip(axs.flat, labels):
         g = h[h.label == label]
@@ -354,9 +355,9 @@ def histogram_figure(histograms:pd.DataFrame, # `DriftRecorder.histograms` rows 
         for e, style in ((g.epoch.min(), dict(color='grey', alpha=0.5)), (shown, dict(color='tab:blue'))):
             b = g[g.epoch == e]
             ax.stairs(b['count'].values, np.r_[b.bin_left.values, b.bin_right.values[-1:]], fill=e != shown, label=f'epoch {e:g}', **style)
-        if g['count'].sum() > 0: ax.set_yscale('log')  # no finite weight at all (a diverged run): a linear axis of zeros
+        if g['count'].sum() > 0: ax.set(yscale='log', ylim=(0.7, top))  # one scale for all; a run without a finite weight: zeros, linear
     for ax in axs.flat[len(labels):]: ax.set_visible(False)
-    for row in axs: row[0].set_ylabel('count')
+    for row in axs: row[0].set_ylabel('count')  # every panel keeps its tick labels: a panel without data may start a row
     fig.suptitle(f"weights of {layer_title(h[h.label.isin(labels)], layer)}")
     if starts:  # one legend for every panel, below them: none covers a histogram
         fig.legend(handles=[plt.Rectangle((0, 0), 1, 1, color='grey', alpha=0.5, label='first record: ' + ' or '.join(sorted(starts))),
