@@ -20,6 +20,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 import ipywidgets as W
 from matplotlib.text import Annotation
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from fastai.callback.core import Callback
 
 from .figures import (SUGGESTIONS, layer_title, layer_moved_most, comparison_figure, curves_figure, drift_figure, histogram_figure,
@@ -32,7 +33,7 @@ def _has(df) -> bool: return df is not None and not df.empty
 def _readable(fig:plt.Figure) -> plt.Figure:
     "`fig` with each panel's legend moved below the panel, and point labels that overlap one another replaced by a legend."
     fig.canvas.draw()  # the sizes of the texts need a renderer
-    r = fig.canvas.get_renderer()
+    r, moved = fig.canvas.get_renderer(), False
     for ax in fig.axes:
         notes = [t for t in ax.texts if isinstance(t, Annotation)]
         crowded = len(notes) == len(ax.containers) > 1 and any(a.overlaps(b) for a, b in combinations([t.get_window_extent(r) for t in notes], 2))
@@ -44,7 +45,10 @@ def _readable(fig:plt.Figure) -> plt.Figure:
         under = (ax.get_window_extent(r).y0 - ax.get_tightbbox(r).y0) * 72 / fig.dpi  # points taken by tick labels and x label
         ax.legend(handles, labels, loc='upper center', bbox_to_anchor=(0.5, 0), borderaxespad=under / 9 + 0.3, fontsize=9,
                   frameon=False, ncols=2 if len(handles) > 3 else 1)
-    fig.set_layout_engine('constrained')  # room for the legends below the panels
+        moved = True
+    if moved and not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
+        try: fig.set_layout_engine('constrained')  # room for the legends below the panels
+        except RuntimeError: pass  # an engine that cannot change (colour bars laid out otherwise): the PNG's tight box still holds the legends
     return fig
 
 BUSY = '<style>.ftcv-busy {opacity: 0.4}</style><i>redrawing…</i>'  # the message while a figure redraws; the old figure dims
