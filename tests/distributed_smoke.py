@@ -2,7 +2,7 @@
 
 Each process trains the same tiny learner on its shard of every batch; DistributedDataParallel averages the gradients,
 so at the end every rank holds identical weights. Rank 0 prints one line per rank's weight checksum and the accuracy."""
-import os, sys
+import sys
 import torch
 import torch.distributed as dist
 from fastai.distributed import DistributedDL, rank_distrib, num_distrib

@@ -3,7 +3,7 @@ or argument, exit 2 for usage errors and 1 for data errors, and no traceback; un
 Inputs are created at test time. Most cases call `ftcv.cli.main` in-process (the same code path as the command, without
 paying for an interpreter start per case); `test_messy_folder_end_to_end` runs the real command in a subprocess."""
 import dataclasses
-import io, json, lzma, os, shutil, subprocess, sys
+import io, json, lzma, shutil, subprocess, sys
 from pathlib import Path
 import numpy as np
 import pandas as pd

@@ -1,5 +1,5 @@
 """`ftcv compare` as a user runs it, on the bundled data and on a folder of their own; determinism on a CPU."""
-import os, shutil, subprocess, sys
+import shutil, subprocess, sys
 from pathlib import Path
 import pandas as pd
 import pytest

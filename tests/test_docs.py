@@ -4,7 +4,7 @@ widgets page and the first lesson, checking content, images, the saved widget fi
 and that no request leaves 127.0.0.1. Set FTCV_DOCS_SITE to a built site folder to test it without rebuilding."""
 import os, subprocess, sys, time, urllib.error, urllib.request
 from pathlib import Path
-from urllib.parse import urldefrag, urljoin, urlparse, unquote
+from urllib.parse import urldefrag, urlparse, unquote
 import re
 
 import pytest
@@ -116,6 +116,18 @@ def test_tables_and_maths_render(site):
 def _text_tables(page:Path) -> str:
     "The page without code blocks, where a markdown output's table must have become an HTML table."
     return re.sub(r'<pre\b.*?</pre>', ' ', page.read_text(encoding='utf-8'), flags=re.S)
+
+def test_committed_outputs(site):
+    "Reference notebooks are committed executed, as the lessons are, and no output names a local path or holds an error."
+    import importlib.util, json
+    spec = importlib.util.spec_from_file_location('docs_execute', ROOT/'docs'/'execute.py')
+    execute = importlib.util.module_from_spec(spec); spec.loader.exec_module(execute)
+    reference = execute.reference_notebooks()
+    unexecuted = [p.name for p in reference if not any(c.get('outputs') for c in json.loads(p.read_text(encoding='utf-8'))['cells'])]
+    assert not unexecuted, f'reference notebooks without outputs (run python docs/execute.py on them): {unexecuted}'
+    problems = [line for p in sorted((ROOT/'nbs').glob('*.ipynb')) for line in execute.output_problems(json.loads(p.read_text(encoding='utf-8')), p.name, warnings=False)]
+    assert not problems, problems
+    assert '<img' in (site/'figures.html').read_text(encoding='utf-8'), 'the Figures page shows its figures'
 
 def test_site_pages(site):
     "Every reference notebook became a page with its API entries, and the search index exists."

@@ -1,10 +1,9 @@
 """Faults during long runs: a diverging run is stopped and marked while the others go on; SIGKILL or Ctrl-C during
 `ftcv compare` keeps every finished run, and `--resume` gives the same final table as an uninterrupted run."""
-import json, os, signal, shutil, subprocess, sys, time
+import json, signal, shutil, subprocess, sys, time
 from pathlib import Path
 import pandas as pd
 import pytest
-import torch
 from fastai.test_utils import synth_learner
 from fastai.vision.all import Callback, set_seed
 

@@ -2,7 +2,7 @@
 names pandas would read as missing, one comparison per output folder, results tied to the pixels they were trained on,
 damaged runs named and redone, refused commands that write nothing, and arguments checked once at the declaration.
 Each test names the cause it covers; most call `ftcv.cli.main` in-process with tiny settings."""
-import errno, json, os, shutil, signal, socket, subprocess, sys, time, warnings
+import errno, json, os, shutil, signal, socket, subprocess, sys, time
 from pathlib import Path
 import pandas as pd
 import pytest
@@ -15,7 +15,7 @@ from ftcv.data import test_dl as split_dl
 from ftcv.compare import compare
 from ftcv.results import finished_runs, DONE
 from ftcv.record import evaluate
-from ftcv.strategies import head, STRATEGIES
+from ftcv.strategies import head
 
 TINY = ('--strategies', 'head', '--seeds', '1', '--size', '32', '--epochs', '1', '--bs', '8', '--profile', 'smoke', '--quiet',
         '--no-lr-finder')

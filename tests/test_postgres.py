@@ -1,6 +1,6 @@
 """Two `ftcv search` workers share one study on a real PostgreSQL server (Debian's packages, started on 127.0.0.1 for
 the test): every trial is recorded exactly once, in Optuna's tables and in ftcv's."""
-import glob, os, shutil, subprocess, sys, tempfile, time
+import glob, os, shutil, subprocess, sys, tempfile
 from pathlib import Path
 import optuna
 import pytest

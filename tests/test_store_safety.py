@@ -265,7 +265,7 @@ def test_password_never_shown(url, tmp_path, capsys, monkeypatch):
 def test_report_escapes_store_text(tmp_path):
     url, evil = f'sqlite:///{tmp_path}/evil.db', '<img src=x onerror=alert(1)>'
     record_comparison(fake_comparison(['head', evil]), url, 'signs', 'mobilenet_v2', get_profile('smoke'))
-    study = optuna.create_study(study_name=f'<script>alert(2)</script>', storage=optuna_storage(url), direction='maximize')
+    study = optuna.create_study(study_name='<script>alert(2)</script>', storage=optuna_storage(url), direction='maximize')
     study.set_user_attr('ftcv', dict(strategy=evil, dataset=evil, arch=evil))
     study.enqueue_trial({'<b>x</b>': 1.0})
     study.optimize(lambda t: t.suggest_float('<b>x</b>', 0, 2), n_trials=2)

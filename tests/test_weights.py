@@ -1,6 +1,5 @@
 """Pretrained weights: installed from the bundle by sha256, ImageNet sanity offline, clear errors."""
 import lzma
-import subprocess, sys
 import pytest
 import torch
 from skimage import data as skdata
