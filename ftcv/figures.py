@@ -320,8 +320,12 @@ def drift_figure(drift:pd.DataFrame, # group or layer drift rows (see `drift_tab
     nrows = -(-len(labels) // ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(2.2 * ncols + 1.0, (0.3 * rows + 1.6) * nrows), squeeze=False, layout='constrained')
     for ax in axs.flat[len(labels):]: ax.set_visible(False)
+    im = None  # the last heatmap drawn, for the colour bar
     for ax, label, t in zip(axs.flat, labels, tables):
         only_head = list(t.index) == ['head']
+        if t.shape[1] == 0:  # every value NaN (a run that diverged at once): nothing to draw
+            ax.text(0.5, 0.5, 'no finite drift\n(the run diverged)', ha='center', va='center', transform=ax.transAxes, color='grey')
+            ax.set(xticks=[], yticks=[], title=label); continue
         if kind == 'heatmap':
             im = ax.imshow(t.values, aspect='auto', cmap=cmap, norm=LogNorm(vmin=vmin, vmax=vmax))
             step = max(1, -(-t.shape[1] // 8))  # at most 8 epoch labels: more would overlap
@@ -330,7 +334,7 @@ def drift_figure(drift:pd.DataFrame, # group or layer drift rows (see `drift_tab
             for name in t.index: ax.plot(t.columns, t.loc[name], '-o', ms=3, color=colors[name], label=name)
             ax.set(yscale='log', ylim=(vmin, vmax * 1.5), ylabel='relative drift')
         ax.set(title=label + ('\n(body frozen: no body drift)' if only_head else ''), xlabel='epoch')
-    if kind == 'heatmap': fig.colorbar(im, ax=list(axs.flat[:len(labels)]), fraction=0.05, label='||W - W0|| / ||W0|| (log; grey: 0)')
+    if im is not None: fig.colorbar(im, ax=list(axs.flat[:len(labels)]), fraction=0.05, label='||W - W0|| / ||W0|| (log; grey: 0)')
     else: fig.legend(handles=[plt.Line2D([], [], color=colors[n], marker='o', ms=3, label=n) for n in names], loc='outside lower center',
                      ncols=min(len(names), 6), fontsize=9, frameon=False)  # one legend below the panels: none covers a line
     return fig
