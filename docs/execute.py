@@ -5,8 +5,8 @@
 
 Each notebook runs in its own kernel with one torch thread, as CI's `nbdev-test` runs it. The deprecation warning
 that importing fastai raises (`torch.jit.script`, not ftcv's) is filtered through PYTHONWARNINGS. Paths in outputs are
-written so they mean the same on every machine: the repository root becomes `.`, the home folder `~`, and a
-temporary folder `<tmp>`. Any other warning or a traceback left in an output fails the run: fix the cell. Then
+written so they mean the same on every machine: the repository root becomes `.`, the home folder `~`, a
+temporary folder `<tmp>`, and a warning raised in a cell loses the kernel's temporary file name. Any other warning or a traceback left in an output fails the run: fix the cell. Then
 `nbdev-clean` tidies the notebook's metadata.
 """
 import argparse, json, os, re, subprocess, sys, tempfile, time
@@ -15,12 +15,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FILTERS = 'ignore:`torch.jit.script` is deprecated:FutureWarning'
 _TMP = re.compile(re.escape(tempfile.gettempdir()) + r'/tmp\w+')  # a folder made by `tempfile`
+_CELL_FILE = re.compile(re.escape(tempfile.gettempdir()) + r'/ipykernel_\d+/\d+\.py:\d+: ')  # where a cell's warning came from
 # an absolute path that names this machine: a home or work folder, a temporary folder, installed packages
 LOCAL_PATH = re.compile('|'.join(map(re.escape, {str(ROOT), str(Path.home())})) + r'|(?<![\w.])/(?:home|Users|root|work)/|/tmp/(?:tmp|ipykernel|pytest)|site-packages')
 
 def portable(text:str) -> str:
     "`text` with the repository root as `.`, the home folder as `~` and temporary folders as `<tmp>`."
-    text = text.replace(str(ROOT) + '/', '').replace(str(ROOT), '.')
+    text = _CELL_FILE.sub('', text.replace(str(ROOT) + '/', '').replace(str(ROOT), '.'))
     text = _TMP.sub('<tmp>', text)
     return text.replace(str(Path.home()) + '/', '~/')
 
@@ -84,7 +85,9 @@ def main(argv=None):
     os.environ.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONWARNINGS=FILTERS)  # the kernels inherit these
     problems = []
     for p in paths:
-        took = 0.0 if a.check else execute(p)
+        try: took = 0.0 if a.check else execute(p)
+        except Exception as e:  # a failing cell: the notebook is left as it was; go on with the others
+            problems.append(f"{p.name} failed, left unchanged: {str(e).strip().splitlines()[-1][:300]}"); print(problems[-1]); continue
         problems += (found := tidy_outputs(p))
         subprocess.run(['nbdev-clean', '--fname', str(p)], check=True, cwd=ROOT)
         print(f"{p.relative_to(ROOT)}: {'checked' if a.check else f'executed in {took:.0f} s'}, {len(found)} problems")

@@ -46,6 +46,17 @@ def _with_labels(df:pd.DataFrame, runs:list|None, what:str) -> pd.DataFrame:
     return df
 
 # %% ../nbs/07_figures.ipynb #5657ef74
+def _legends_below(fig:plt.Figure, axes:list):
+    "Put each of `axes`' legends under its panel, below the tick labels and x label, so that no legend covers data."
+    fig.canvas.draw()  # the space the tick labels and x label take needs a renderer
+    r = fig.canvas.get_renderer()
+    for ax in axes:
+        handles, labels = ax.get_legend_handles_labels()
+        if not handles: continue
+        under = (ax.get_window_extent(r).y0 - ax.get_tightbbox(r).y0) * 72 / fig.dpi  # in points
+        ax.legend(handles, labels, loc='upper center', bbox_to_anchor=(0.5, 0), borderaxespad=under / 9 + 0.3, fontsize=9,
+                  frameon=False, ncols=2 if len(handles) > 3 and max(map(len, labels)) <= 16 else 1)  # long labels: one column
+
 def _hidden_tick_labels(fig:plt.Figure) -> set:
     "ids of tick labels matplotlib keeps but does not draw: their tick lies outside the axis' view."
     hidden = set()
@@ -148,8 +159,8 @@ def lr_finder_figure(curves:pd.DataFrame, # (stage,) seed, lr, loss: from `lr_fi
         if selected is not None: ax.axvline(selected, color='k', lw=2, label=f'selected {selected:.1e}')
         lo, hi = cs.loss.min(), cs.groupby('seed').loss.first().max() * 1.5
         ax.set(xscale='log', xlabel='learning rate', title=stage, ylim=(lo - 0.05 * (hi - lo), hi))
-        ax.legend(fontsize=9)
     axs[0, 0].set_ylabel('training loss')
+    _legends_below(fig, list(axs[0]))
     return fig
 
 # %% ../nbs/07_figures.ipynb #b84af276
@@ -207,7 +218,7 @@ def curves_figure(epochs:pd.DataFrame, # per-epoch rows: `CurveRecorder.epochs` 
     h = h[h.label == lr_run] if h is not None else None  # only that run's LRs: the panel's data
     has_b, has_h = b is not None and not b.empty, h is not None and not h.empty
     n = 2 + has_b + has_h
-    fig, axs = plt.subplots(-(-n // 2), 2, figsize=(7.6, 3.4 * -(-n // 2)), squeeze=False)  # two panels per row, 7.6 inches wide
+    fig, axs = plt.subplots(-(-n // 2), 2, figsize=(7.6, 3.6 * -(-n // 2)), squeeze=False, layout='constrained')  # two panels per row, 7.6 inches wide
     axs = list(axs.flat)
     for ax in axs[n:]: ax.set_visible(False)
     colors = dict(zip(dict.fromkeys(e.label), plt.cm.tab10.colors * 10))
@@ -225,9 +236,7 @@ def curves_figure(epochs:pd.DataFrame, # per-epoch rows: `CurveRecorder.epochs` 
         for label, g in b.groupby('label', sort=False): axs[i].plot(g.epoch, g.smooth_loss, color=colors.get(label), label=label)
         axs[i].set(xlabel='epoch', ylabel='smoothed loss', title='training loss per batch'); i += 1
     if has_h: _lr_panel(axs[i], h, lr_run, has_b)
-    for ax in axs:
-        if ax.get_legend_handles_labels()[0]: ax.legend(fontsize=9)
-    fig.tight_layout()
+    _legends_below(fig, axs[:n])
     return fig
 
 # %% ../nbs/07_figures.ipynb #e45abdd2
@@ -270,11 +279,12 @@ def curves_grid(epochs:pd.DataFrame, # per-epoch rows of several runs (`Comparis
         if 'train_loss' in g: ax.plot(g.epoch, g.train_loss, '--', color='tab:orange', label='train')
         ax.set(title=label, ylim=(0, top * 1.05), xticklabels=[])
         if c == 0: ax.set_ylabel('loss')
-        if i == 0: ax.legend(fontsize=9)
+        if i == 0: first = ax
         ax2 = fig.add_subplot(grid[r + 1, c])
         ax2.plot(g.epoch, g[metric], '-o', ms=2.5, color='tab:green')
         ax2.set(ylim=(0, 1), xlabel='epoch')
         if c == 0: ax2.set_ylabel(f'valid {metric}')
+    fig.legend(*first.get_legend_handles_labels(), loc='outside upper center', ncols=2, fontsize=9, frameon=False)  # covers no curve
     if h is not None:
         ax = fig.add_subplot(grid[nrows, :])
         _lr_panel(ax, h, _lr_spread_run(h), batches is not None and not batches.empty)

@@ -12,15 +12,12 @@ __all__ = ['BUSY', 'PREFERRED', 'WAITING', 'RESULT_TABLES', 'FigureWidget', 'def
 import base64
 import html
 import sys
-from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 import ipywidgets as W
-from matplotlib.text import Annotation
-from matplotlib.layout_engine import ConstrainedLayoutEngine
 from fastai.callback.core import Callback
 
 from .figures import (SUGGESTIONS, layer_title, layer_moved_most, comparison_figure, curves_figure, drift_figure, histogram_figure,
@@ -29,27 +26,6 @@ from .record import CurveRecorder, in_real_fit
 
 # %% ../nbs/07a_widgets.ipynb #90a06cb2
 def _has(df) -> bool: return df is not None and not df.empty
-
-def _readable(fig:plt.Figure) -> plt.Figure:
-    "`fig` with each panel's legend moved below the panel, and point labels that overlap one another replaced by a legend."
-    fig.canvas.draw()  # the sizes of the texts need a renderer
-    r, moved = fig.canvas.get_renderer(), False
-    for ax in fig.axes:
-        notes = [t for t in ax.texts if isinstance(t, Annotation)]
-        crowded = len(notes) == len(ax.containers) > 1 and any(a.overlaps(b) for a, b in combinations([t.get_window_extent(r) for t in notes], 2))
-        if crowded:  # `comparison_figure` labels each strategy's point: name the points in a legend instead
-            for t, c in zip(notes, ax.containers): c.set_label(t.get_text()); t.remove()
-        if ax.get_legend() is None and not crowded: continue
-        if ax.get_legend() is not None: ax.get_legend().remove()
-        handles, labels = ax.get_legend_handles_labels()
-        under = (ax.get_window_extent(r).y0 - ax.get_tightbbox(r).y0) * 72 / fig.dpi  # points taken by tick labels and x label
-        ax.legend(handles, labels, loc='upper center', bbox_to_anchor=(0.5, 0), borderaxespad=under / 9 + 0.3, fontsize=9,
-                  frameon=False, ncols=2 if len(handles) > 3 else 1)
-        moved = True
-    if moved and not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
-        try: fig.set_layout_engine('constrained')  # room for the legends below the panels
-        except RuntimeError: pass  # an engine that cannot change (colour bars laid out otherwise): the PNG's tight box still holds the legends
-    return fig
 
 BUSY = '<style>.ftcv-busy {opacity: 0.4}</style><i>redrawing…</i>'  # the message while a figure redraws; the old figure dims
 
@@ -79,7 +55,7 @@ class FigureWidget:
         "Show `make()`'s PNG in `out`, with `BUSY` in `message` meanwhile; else `note`, or why it cannot be drawn. Never raises."
         if note is not None: out.outputs = (); message.value = note; return
         message.value = BUSY; out.add_class('ftcv-busy')
-        try: png = figure_png(_readable(make()))
+        try: png = figure_png(make())
         except ValueError as e: out.outputs = (); message.value = f'<b>Nothing to draw:</b> {html.escape(str(e))}'
         except Exception as e: out.outputs = (); message.value = f'<b>Could not draw</b> ({type(e).__name__}: {html.escape(str(e))})'
         else: self.show_png(out, png); message.value = ''
